@@ -1,0 +1,21 @@
+"""Test settings: the real settings with test-only defaults, never used to serve."""
+
+import hashlib
+import os
+import tempfile
+
+os.environ.setdefault("SECRET_KEY", "tests-only-not-a-secret")
+os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "true")
+# One scratch folder per checkout, so test runs of two clones never share a SQLite file.
+_checkout = hashlib.sha1(os.path.dirname(os.path.dirname(os.path.abspath(__file__))).encode()).hexdigest()[:8]
+os.environ.setdefault("TRIAGE_VAR_DIR", os.path.join(tempfile.gettempdir(), f"triage-tests-var-{_checkout}"))
+
+from triage.settings import *  # noqa: E402,F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}  # noqa: F405
+MEDIA_ROOT = tempfile.mkdtemp(prefix="triage-test-media-")
+os.makedirs(STATIC_ROOT, exist_ok=True)  # noqa: F405 - whitenoise warns when it is missing
+# Rate-limit counters must not leak between test runs through a shared Redis.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

@@ -1,0 +1,298 @@
+"""Settings for the triage product, read from environment variables.
+
+Embedded defaults (a SQLite file and a file-system Celery broker in ./var/)
+let a first run work on a laptop with nothing but Python; production sets
+DATABASE_URL (PostgreSQL) and CELERY_BROKER_URL / REDIS_URL (Redis).
+A `.env` file next to manage.py is read if present (real environment wins).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+from dotenv import load_dotenv
+
+from triage.env import env_bool, env_choice, env_int, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(env_str("TRIAGE_VAR_DIR") or BASE_DIR / "var")
+
+load_dotenv(BASE_DIR / ".env", override=False)
+
+DEBUG = env_bool("DEBUG", False)
+
+SECRET_KEY = env_str("SECRET_KEY") or ""
+if not SECRET_KEY:
+    if DEBUG:
+        SECRET_KEY = "insecure-development-key-set-SECRET_KEY-in-production"
+    else:
+        raise ImproperlyConfigured(
+            "SECRET_KEY is not set. Set the SECRET_KEY environment variable to a long random "
+            'string (for example the output of `python -c "import secrets; '
+            'print(secrets.token_urlsafe(50))"`), or set DEBUG=true for local development only.'
+        )
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+SITE_URL = (env_str("SITE_URL") or "http://127.0.0.1:8000").rstrip("/")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "tickets",
+    "slas",
+    "metrics",
+    "triage",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "triage.urls"
+WSGI_APPLICATION = "triage.wsgi.application"
+ASGI_APPLICATION = "triage.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "triage.context_processors.product",
+            ],
+        },
+    },
+]
+
+# --- Database ---------------------------------------------------------------
+DEFAULT_SQLITE_URL = f"sqlite:///{VAR_DIR / 'triage.sqlite3'}"
+DATABASE_URL = env_str("DATABASE_URL") or DEFAULT_SQLITE_URL
+USING_EMBEDDED_DATABASE = DATABASE_URL.startswith("sqlite")
+try:
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60, minimum=0))}
+except ValueError as exc:
+    raise ImproperlyConfigured(
+        f"DATABASE_URL could not be parsed ({exc}); use postgres://USER:PASSWORD@HOST:5432/NAME "
+        "or sqlite:///path/to/file.sqlite3."
+    ) from None
+if USING_EMBEDDED_DATABASE:
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
+    )
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-triage.sqlite3")}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Auth -------------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+
+# --- Internationalisation ---------------------------------------------------
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env_str("TIME_ZONE") or "UTC"
+USE_I18N = True
+USE_TZ = True
+
+# --- Static and uploaded files ----------------------------------------------
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = Path(env_str("STATIC_ROOT") or VAR_DIR / "staticfiles")
+MEDIA_URL = "media/"
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT") or VAR_DIR / "media")
+STORAGES = {
+    # Attachments go through Django's storage API: local files by default,
+    # S3-compatible storage with FILE_STORAGE_BACKEND=storages.backends.s3.S3Storage
+    # (django-storages, configured by its AWS_* variables).
+    "default": {"BACKEND": env_str("FILE_STORAGE_BACKEND") or "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if DEBUG
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        )
+    },
+}
+WHITENOISE_USE_FINDERS = True
+ATTACHMENT_MAX_BYTES = env_int("ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024, minimum=1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 5 * 1024 * 1024, minimum=1024)
+
+# --- Email ------------------------------------------------------------------
+EMAIL_BACKEND = env_str("EMAIL_BACKEND") or (
+    "django.core.mail.backends.smtp.EmailBackend"
+    if env_str("EMAIL_HOST")
+    else "django.core.mail.backends.filebased.EmailBackend"
+)
+EMAIL_FILE_PATH = str(VAR_DIR / "sent-email")
+EMAIL_HOST = env_str("EMAIL_HOST") or "localhost"
+EMAIL_PORT = env_int("EMAIL_PORT", 587, minimum=1)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER") or ""
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD") or ""
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL") or "triage@localhost"
+
+# --- Celery -----------------------------------------------------------------
+# Without a broker setting, a file-system broker under ./var/celery lets the
+# worker and beat run as real processes with no server. Production uses Redis.
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or env_str("REDIS_URL") or "filesystem://"
+USING_EMBEDDED_BROKER = CELERY_BROKER_URL == "filesystem://"
+CELERY_BROKER_TRANSPORT_OPTIONS: dict = {}
+if USING_EMBEDDED_BROKER:
+    # kombu's file-system transport does not create its folders (and would put its
+    # exchange table in ./control of the working directory), so make them here.
+    _broker_dirs = {name: VAR_DIR / "celery" / name for name in ("queue", "processed", "control")}
+    for _folder in _broker_dirs.values():
+        os.makedirs(_folder, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_broker_dirs["queue"]),
+        "data_folder_out": str(_broker_dirs["queue"]),
+        "processed_folder": str(_broker_dirs["processed"]),
+        "control_folder": str(_broker_dirs["control"]),
+        "store_processed": False,
+    }
+else:
+    # Redis: a task is redelivered if the worker dies before acknowledging it.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TIMEZONE = TIME_ZONE
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+
+# --- Service levels (slas) ---------------------------------------------------
+# The beat sweep's interval is read by triage/celery.py from SLA_SWEEP_SECONDS (default 60).
+SLA_DELIVERY_LEASE_SECONDS = env_int("SLA_DELIVERY_LEASE_SECONDS", 300, minimum=5)
+SLA_DELIVERY_MAX_ATTEMPTS = env_int("SLA_DELIVERY_MAX_ATTEMPTS", 12, minimum=1)
+SLA_HTTP_TIMEOUT_SECONDS = env_int("SLA_HTTP_TIMEOUT_SECONDS", 10, minimum=1)
+SLA_HEAD_OF_PRODUCT_EMAILS = env_list("SLA_HEAD_OF_PRODUCT_EMAILS", [])
+SLA_WEBHOOK_SECRET = env_str("SLA_WEBHOOK_SECRET") or ""
+
+# --- REST framework ---------------------------------------------------------
+REST_FRAMEWORK = {
+    # Integrations use API keys (hashed, scoped read/write, created in the admin); browsers use the session.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "tickets.api.auth.ApiKeyAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["tickets.api.auth.ScopedPermission"],
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "rest_framework.filters.OrderingFilter",
+    ],
+    "DEFAULT_PAGINATION_CLASS": "tickets.api.pagination.ApiCursorPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_PARSER_CLASSES": ["tickets.api.parsers.LimitedJSONParser"],
+    "DEFAULT_THROTTLE_CLASSES": ["tickets.api.throttling.ApiKeyRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"api": env_str("API_THROTTLE_RATE") or "1200/minute"},
+    "EXCEPTION_HANDLER": "tickets.api.exceptions.api_exception_handler",
+    # OPTIONS answers 405: the OpenAPI document at /api/v1/schema/ describes every endpoint instead.
+    "DEFAULT_METADATA_CLASS": None,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+# Currency of money evidence given without one ("49.99"). Set here so reading it is a plain
+# attribute lookup: a setting that is missing is looked up the slow way on every access.
+DEFAULT_CURRENCY = (env_str("DEFAULT_CURRENCY") or "USD").upper()
+# Largest JSON body the API parses (a bulk request of 1,000 tickets fits); larger gets 413.
+API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 5 * 1024 * 1024, minimum=1024)
+# Outbound webhooks: first retry after this many seconds, then doubling (capped at 6 h), 8 tries.
+WEBHOOK_RETRY_BASE_SECONDS = env_int("WEBHOOK_RETRY_BASE_SECONDS", 30, minimum=0)
+WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10, minimum=1)
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Triage API",
+    "DESCRIPTION": (
+        "Support-to-product bug triage: tickets, bug clusters, SLAs and fix impact.\n\n"
+        "**Auth**: `Authorization: Api-Key trg_<prefix>_<secret>` (keys are created in the admin, shown once, "
+        "scoped read or write), or the browser session. **Upsert**: tickets are keyed by (source, external_id); "
+        "resending never duplicates. **Idempotency-Key** header on other writes replays the first response. "
+        "**Errors**: `{error, detail, fields}` where `fields` maps a dotted path (`evidence.amount`) to messages. "
+        "**Lists**: cursor pagination (`next`/`previous` links), `ordering=`, filters as documented."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # The document and docs pages are public: integration engineers read them before they have a key.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "tickets.api.schema.add_error_responses",
+    ],
+    "ENUM_NAME_OVERRIDES": {
+        "TicketStatusEnum": "tickets.models.choices.TicketStatus",
+        "ClusterStatusEnum": "tickets.models.choices.ClusterStatus",
+        "ClusterKindEnum": "tickets.models.choices.ClusterKind",
+        "EvidenceFieldKindEnum": "tickets.models.choices.FieldKind",
+    },
+}
+
+# Cache (API rate limits): Redis when configured, so every web worker shares one budget per key.
+_CACHE_REDIS_URL = env_str("CACHE_URL") or env_str("REDIS_URL")
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _CACHE_REDIS_URL}
+        if _CACHE_REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+
+# --- Metrics ----------------------------------------------------------------
+# A fixed cluster may be moved to verified only when tickets fell at least this many percent.
+METRICS_VERIFY_MIN_REDUCTION = env_int("METRICS_VERIFY_MIN_REDUCTION", 50, minimum=0)
+# Baseline tickets needed for a verdict; 0 means derived from the statistics (10 by default).
+METRICS_MIN_BASELINE_TICKETS = env_int("METRICS_MIN_BASELINE_TICKETS", 0, minimum=0)
+
+# --- Production hardening ---------------------------------------------------
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_TLS_PROXY") else None
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", False)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+
+LOG_LEVEL = env_choice("LOG_LEVEL", ("debug", "info", "warning", "error"), "info").upper()
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": "WARNING"},
+    "loggers": {
+        app: {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False}
+        for app in ("triage", "tickets", "slas", "metrics")
+    },
+}
+
+os.makedirs(VAR_DIR, exist_ok=True)
