@@ -1,0 +1,73 @@
+"""The known-bugs ranking: open clusters only, error codes count strongly, reasons in words."""
+
+import pytest
+from django.db import connection
+
+from tests.tickets.factories import ClusterFactory
+from tickets.models import ClusterKind, ClusterStatus, TicketType
+from tickets.selectors import ClusterSuggestion, cluster_suggestions
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def clusters():
+    return {
+        "paypal": ClusterFactory(title="Checkout fails with PayPal error 4001", status=ClusterStatus.IN_PROGRESS),
+        "card": ClusterFactory(title="Card checkout shows spinner forever", status=ClusterStatus.NEW),
+        "login": ClusterFactory(title="Login loop on Safari", summary="Users bounce between SSO and sign-in"),
+        "closed": ClusterFactory(title="Checkout fails with PayPal error 4001 (2025)", status=ClusterStatus.FIXED),
+        "feature": ClusterFactory(title="Checkout in more currencies", kind=ClusterKind.FEATURE_REQUEST),
+    }
+
+
+def test_best_match_first_and_closed_or_other_kinds_never(clusters):
+    found = cluster_suggestions(subject="PayPal checkout fails", evidence={"error_code": "4001"})
+    assert isinstance(found[0], ClusterSuggestion)
+    assert found[0].cluster == clusters["paypal"]
+    ids = {s.cluster.pk for s in found}
+    assert clusters["closed"].pk not in ids and clusters["feature"].pk not in ids
+    assert "same error code 4001" in found[0].reasons
+
+
+def test_an_error_code_alone_finds_its_cluster(clusters):
+    found = cluster_suggestions(subject="", evidence={"error_code": "4001"})
+    assert [s.cluster for s in found] == [clusters["paypal"]]
+    assert found[0].score >= 0.6
+
+
+def test_words_match_summary_and_same_type_adds_a_reason(clusters):
+    login_type = TicketType.objects.get(key="login_issue")
+    clusters["login"].ticket_type = login_type
+    clusters["login"].save()
+    found = cluster_suggestions(subject="Customer stuck in SSO sign-in loop", ticket_type=login_type)
+    assert found[0].cluster == clusters["login"]
+    assert any(r.startswith("matching words") for r in found[0].reasons)
+    assert "same ticket type (Login issue)" in found[0].reasons
+
+
+def test_feature_requests_match_their_own_kind(clusters):
+    found = cluster_suggestions(subject="Checkout currencies", kind=ClusterKind.FEATURE_REQUEST)
+    assert [s.cluster for s in found] == [clusters["feature"]]
+
+
+def test_nothing_typed_or_nothing_similar_suggests_nothing(clusters):
+    assert cluster_suggestions(subject="") == []
+    assert cluster_suggestions(subject="the and of") == []
+    assert cluster_suggestions(subject="Invoices PDF rendering") == []
+
+
+def test_limit_and_a_bounded_number_of_queries(django_assert_max_num_queries):
+    for n in range(30):
+        ClusterFactory(title=f"Checkout error {n}", ticket_count=n)
+    with django_assert_max_num_queries(1):
+        found = cluster_suggestions(subject="checkout error", limit=5)
+    assert len(found) == 5
+
+
+@pytest.mark.postgres
+def test_postgres_uses_full_text_search_with_stemming(clusters):
+    assert connection.vendor == "postgresql"
+    found = cluster_suggestions(subject="Failing checkouts")  # no exact word in common, only stems
+    assert [s.cluster for s in found] == [clusters["paypal"], clusters["card"]]
+    assert "similar wording (full-text match)" in found[0].reasons

@@ -1,0 +1,84 @@
+"""One error shape for every 4xx/5xx the API returns.
+
+    {"error": "validation_error",
+     "detail": "2 fields were refused: evidence.amount, subject.",
+     "fields": {"evidence.amount": ["Amount must be an amount such as 49.99 ..."], "subject": ["..."]}}
+
+`fields` maps a dotted path (`evidence.amount`, `tickets.3.subject`,
+`customer.external_id`) to messages that say what is allowed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+
+def flatten_errors(data: Any, prefix: str = "") -> dict[str, list[str]]:
+    """{"evidence": {"amount": ["x"]}} -> {"evidence.amount": ["x"]}; lists of objects get their index."""
+    out: dict[str, list[str]] = {}
+    if isinstance(data, dict):
+        for key, value in data.items():
+            path = f"{prefix}.{key}" if prefix else str(key)
+            if key == "non_field_errors" or key == "__all__":
+                path = prefix or "non_field_errors"
+            for sub, msgs in flatten_errors(value, path).items():
+                out.setdefault(sub, []).extend(msgs)
+    elif isinstance(data, list):
+        if all(not isinstance(v, (dict, list)) for v in data):
+            out[prefix or "non_field_errors"] = [str(v) for v in data]
+        else:
+            for index, value in enumerate(data):
+                if value:
+                    out.update(flatten_errors(value, f"{prefix}.{index}" if prefix else str(index)))
+    else:
+        out[prefix or "non_field_errors"] = [str(data)]
+    return out
+
+
+def django_errors(exc: DjangoValidationError) -> dict[str, list[str]]:
+    if hasattr(exc, "error_dict"):
+        return {key: list(msgs) for key, msgs in exc.message_dict.items()}
+    return {"non_field_errors": list(exc.messages)}
+
+
+def api_exception_handler(exc, context):
+    """DRF's handler (which sets Retry-After and WWW-Authenticate) with the body reshaped."""
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(django_errors(exc))
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    code = getattr(exc, "default_code", "error")
+    if isinstance(exc, exceptions.ValidationError):
+        fields = flatten_errors(response.data)
+        names = ", ".join(sorted(fields))
+        body = {
+            "error": "validation_error",
+            "detail": f"{len(fields)} field(s) were refused: {names}." if fields else "The request was refused.",
+            "fields": fields,
+        }
+    else:
+        detail = response.data.get("detail") if isinstance(response.data, dict) else response.data
+        body = {
+            "error": getattr(detail, "code", None) or code,
+            "detail": str(detail),
+            "fields": {},
+        }
+        if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
+            body["retry_after_seconds"] = int(exc.wait + 0.999)
+    response.data = body
+    return response
+
+
+def error_response(fields: dict[str, list[str]], status_code: int = status.HTTP_400_BAD_REQUEST) -> Response:
+    """The same shape, for views that collect errors themselves."""
+    names = ", ".join(sorted(fields))
+    return Response(
+        {"error": "validation_error", "detail": f"{len(fields)} field(s) were refused: {names}.", "fields": fields},
+        status=status_code,
+    )

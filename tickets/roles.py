@@ -1,0 +1,63 @@
+"""What each role (a Django group) may do, kept in code and synced after every migrate.
+
+Permissions are named "app_label.codename"; names of apps above `tickets` are
+plain strings, so this module imports nothing from them.
+"""
+
+from __future__ import annotations
+
+from django.apps import apps as global_apps
+from django.db.models import Q
+
+from tickets.models.choices import Role
+
+_VIEW_ALL = [
+    "tickets.view_ticket",
+    "tickets.view_bugcluster",
+    "tickets.view_customer",
+    "tickets.view_tickettype",
+    "tickets.view_evidencefield",
+    "tickets.view_attachment",
+    "tickets.view_clusterevent",
+]
+
+ROLE_PERMISSIONS: dict[str, list[str]] = {
+    Role.AGENT: _VIEW_ALL
+    + [
+        "tickets.add_ticket",
+        "tickets.add_attachment",
+        "tickets.answer_question",
+    ],
+    Role.PRODUCT_LEAD: _VIEW_ALL
+    + [
+        "tickets.add_ticket",
+        "tickets.change_ticket",
+        "tickets.add_attachment",
+        "tickets.change_bugcluster",
+        "tickets.triage_cluster",
+        "tickets.add_clusterevent",
+        "tickets.answer_question",
+    ],
+    Role.CUSTOMER_SUCCESS: _VIEW_ALL + ["tickets.change_customer", "tickets.add_customer"],
+    Role.ADMIN: ["*"],
+}
+
+# Later apps append their codenames here from their AppConfig.ready().
+EXTRA_ROLE_PERMISSIONS: dict[str, list[str]] = {role: [] for role in Role.values}
+
+
+def roles_sync(apps=global_apps, **kwargs) -> None:
+    """Create the role groups and give each exactly its permissions (idempotent)."""
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    for role, names in ROLE_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=role)
+        names = names + EXTRA_ROLE_PERMISSIONS.get(role, [])
+        if names == ["*"]:
+            group.permissions.set(Permission.objects.all())
+            continue
+        query = Q(pk__in=[])
+        for name in names:
+            app_label, codename = name.split(".", 1)
+            query |= Q(content_type__app_label=app_label, codename=codename)
+        group.permissions.set(Permission.objects.filter(query))

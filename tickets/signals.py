@@ -1,0 +1,28 @@
+"""Signals other apps listen to, so `tickets` never imports `slas` or `metrics`.
+
+Each is sent after the transaction that made the change has committed, so a
+receiver that enqueues work never sees a row that was rolled back.
+"""
+
+from django.dispatch import Signal
+
+# sender=Ticket, ticket=Ticket
+ticket_filed = Signal()
+# sender=Ticket, ticket=Ticket, cluster=BugCluster, previous_cluster_id=int|None
+ticket_assigned = Signal()
+# sender=BugCluster, cluster=BugCluster
+cluster_created = Signal()
+# sender=BugCluster, cluster=BugCluster, old_status=str, new_status=str, actor=User|None
+cluster_status_changed = Signal()
+# sender=BugCluster, cluster=BugCluster, actor=User|None  (any product-side update: response, priority, owner)
+cluster_updated = Signal()
+# sender=BugCluster, cluster=BugCluster, deployed_at=datetime, actor=User|None
+cluster_fix_deployed = Signal()
+# sender=BugCluster, cluster=BugCluster, count=int, window_days=int  (once per crossing)
+cluster_threshold_reached = Signal()
+# sender=BugCluster, cluster=BugCluster, actor=User|None, message=str  (support answered product's question)
+cluster_question_answered = Signal()
+# Sent by `slas` (which tickets never imports); tickets' webhook delivery listens.
+# sender=str ("slas"), cluster=BugCluster, event=str ("sla.warning" | "sla.breach" | "sla.escalation"),
+# payload=dict (JSON-ready details: target, due_at, level, policy)
+sla_alert_fired = Signal()

@@ -1,0 +1,56 @@
+"""Celery tasks of the tickets app: thin wrappers that load by id and call a service."""
+
+import contextlib
+
+from celery import shared_task
+
+
+@shared_task(name="tickets.cluster_refresh_counters")
+def cluster_refresh_counters_task(cluster_id: int) -> int | None:
+    """Recompute a cluster's ticket count and first/last report time; returns the count."""
+    from tickets.models import BugCluster
+    from tickets.services import cluster_refresh_counters
+
+    cluster = BugCluster.objects.filter(pk=cluster_id).first()
+    if cluster is None:
+        return None
+    return cluster_refresh_counters(cluster=cluster).ticket_count
+
+
+@shared_task(name="tickets.uploads_purge_stale")
+def uploads_purge_stale_task() -> int:
+    """Delete report-form uploads that never became an attachment (safe to run twice); returns how many."""
+    from tickets.uploads import upload_purge_stale
+
+    return upload_purge_stale()
+
+
+@shared_task(name="tickets.webhook_deliver", ignore_result=True)
+def webhook_deliver(delivery_id: int) -> str | None:
+    """POST one webhook delivery; on failure schedule the next try with exponential backoff."""
+    from tickets.webhooks import webhook_delivery_attempt
+
+    outcome = webhook_delivery_attempt(delivery_id=delivery_id)
+    if outcome is None:
+        return None
+    if outcome.retry_in is not None:
+        # Broker down: the row stays pending and the sweep sends it when due.
+        with contextlib.suppress(Exception):
+            webhook_deliver.apply_async((delivery_id,), countdown=outcome.retry_in)
+    return outcome.status
+
+
+@shared_task(name="tickets.webhook_deliveries_sweep", ignore_result=True)
+def webhook_deliveries_sweep() -> int:
+    """Enqueue webhook deliveries that are due but not in flight (after an outage or a crash)."""
+    from tickets.webhooks import webhook_deliveries_sweep as sweep
+
+    return sweep()
+
+
+@shared_task(name="tickets.idempotency_records_purge", ignore_result=True)
+def idempotency_records_purge() -> int:
+    """Forget stored API responses older than the idempotency window (24 hours)."""
+    from tickets.ingest import idempotency_records_purge as purge
+
+    return purge()

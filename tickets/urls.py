@@ -1,0 +1,21 @@
+"""URLs of the agent-facing pages."""
+
+from django.urls import path
+
+from tickets.views import clusters, filing, reports
+
+app_name = "tickets"
+
+urlpatterns = [
+    path("reports/new/", filing.report_new, name="report_new"),
+    path("reports/new/fields/", filing.report_fields, name="report_fields"),
+    path("reports/new/autofill/", filing.report_autofill, name="report_autofill"),
+    path("reports/new/known-bugs/", filing.report_known_bugs, name="report_known_bugs"),
+    path("reports/new/customers/", filing.customer_results, name="customer_results"),
+    path("reports/", reports.my_reports, name="my_reports"),
+    path("clusters/<int:pk>/", clusters.cluster_detail, name="cluster_detail"),
+    path("clusters/<int:pk>/answer/", clusters.cluster_answer, name="cluster_answer"),
+    path("clusters/<int:pk>/triage/", clusters.cluster_triage, name="cluster_triage"),
+    path("clusters/<int:pk>/respond/", clusters.cluster_post_response, name="cluster_respond"),
+    path("clusters/<int:pk>/details/", clusters.cluster_edit_details, name="cluster_edit_details"),
+]

@@ -1,0 +1,1 @@
+"""Agent-facing pages: filing a report, My reports, and the cluster page."""
