@@ -1,0 +1,57 @@
+"""Listeners for the signals `tickets` sends, connected in SlasConfig.ready()."""
+
+from __future__ import annotations
+
+import logging
+
+from tickets import signals
+
+logger = logging.getLogger(__name__)
+
+
+def _sync(cluster) -> None:
+    from slas.services import _enqueue, clock_sync
+    from slas.tasks import clock_sync_task
+
+    if cluster is None:
+        return
+    try:
+        clock_sync(cluster_id=cluster.pk)
+    except Exception:  # noqa: BLE001 - never break the sender's other receivers
+        logger.exception("SLA clock sync failed for cluster %s; retrying in a task", cluster.pk)
+        _enqueue(clock_sync_task, cluster.pk)
+
+
+def on_cluster_changed(sender, cluster=None, **kwargs) -> None:
+    _sync(cluster)
+
+
+def on_ticket_assigned(sender, ticket=None, cluster=None, previous_cluster_id=None, **kwargs) -> None:
+    """A new ticket can change the matching policy (segment, tier, MRR at stake, type, kind)."""
+    _sync(cluster)
+    if previous_cluster_id and (cluster is None or previous_cluster_id != cluster.pk):
+        from tickets.models import BugCluster
+
+        _sync(BugCluster.objects.filter(pk=previous_cluster_id).first())
+
+
+def on_threshold_reached(sender, cluster=None, count=0, window_days=0, **kwargs) -> None:
+    from slas.services import threshold_alert_create
+
+    try:
+        threshold_alert_create(cluster=cluster, count=count, window_days=window_days)
+    except Exception:  # noqa: BLE001
+        logger.exception("Could not record the threshold alert for cluster %s", getattr(cluster, "pk", None))
+
+
+def connect() -> None:
+    for signal in (
+        signals.cluster_created,
+        signals.cluster_status_changed,
+        signals.cluster_updated,
+        signals.cluster_question_answered,
+        signals.cluster_fix_deployed,
+    ):
+        signal.connect(on_cluster_changed, dispatch_uid=f"slas.sync.{id(signal)}")
+    signals.ticket_assigned.connect(on_ticket_assigned, dispatch_uid="slas.ticket_assigned")
+    signals.cluster_threshold_reached.connect(on_threshold_reached, dispatch_uid="slas.threshold")
