@@ -1,0 +1,51 @@
+"""Listeners for the tickets app's signals: keep the rollup current and start fix measurements.
+
+Every receiver swallows and logs its own errors: signals are sent with `send()`, so an
+exception here would stop the receivers of other apps. Anything missed is caught by the
+rollup rebuild that precedes every measurement and by the periodic sweep.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import transaction
+
+logger = logging.getLogger(__name__)
+
+
+def on_ticket_assigned(sender, ticket, cluster, previous_cluster_id=None, **kwargs) -> None:
+    from metrics.services import rollup_ticket_moved
+
+    try:
+        rollup_ticket_moved(ticket=ticket, cluster_id=cluster.pk, previous_cluster_id=previous_cluster_id)
+    except Exception:
+        logger.exception("Could not count ticket %s in cluster %s", ticket.pk, cluster.pk)
+
+
+def on_ticket_deleted(sender, instance, **kwargs) -> None:
+    from metrics.services import rollup_ticket_deleted
+
+    def uncount() -> None:
+        try:
+            rollup_ticket_deleted(ticket=instance)
+        except Exception:
+            logger.exception("Could not uncount deleted ticket %s", instance.pk)
+
+    transaction.on_commit(uncount, robust=True)
+
+
+def on_fix_deployed(sender, cluster, deployed_at, **kwargs) -> None:
+    """Write the measurement row first, then ask a worker to compute it; the sweep retries if that fails."""
+    from metrics.services import fix_impact_register
+    from metrics.tasks import fix_impact_recompute_task
+
+    try:
+        fix_impact_register(cluster=cluster, deployed_at=deployed_at)
+    except Exception:
+        logger.exception("Could not register the fix of cluster %s", cluster.pk)
+        return
+    try:
+        fix_impact_recompute_task.delay(cluster.pk)
+    except Exception:
+        logger.exception("Could not enqueue the fix measurement of cluster %s; the sweep will do it", cluster.pk)

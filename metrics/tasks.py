@@ -1,0 +1,53 @@
+"""Celery tasks of the metrics app: thin wrappers around the services."""
+
+from celery import shared_task
+
+
+@shared_task(name="metrics.fix_impact_recompute")
+def fix_impact_recompute_task(cluster_id: int) -> str | None:
+    """Measure one cluster's fix now (after it was marked fixed); returns the verdict."""
+    from metrics.services import fix_impact_recompute
+    from tickets.models import BugCluster
+
+    cluster = BugCluster.objects.filter(pk=cluster_id).first()
+    if cluster is None:
+        return None
+    row = fix_impact_recompute(cluster=cluster)
+    return row.verdict if row else None
+
+
+@shared_task(name="metrics.fix_impacts_daily")
+def fix_impacts_daily_task() -> int:
+    """Register fixes nobody measured yet, reopen final ones that got backfilled tickets, then measure
+    every fix not yet measured through yesterday.
+
+    Runs hourly from beat; each fix is measured at most once a day until its 30 days are complete.
+    """
+    from metrics.services import (
+        fix_impacts_discover,
+        fix_impacts_recompute_due,
+        fix_impacts_reopen_backfilled,
+        metrics_catch_up,
+    )
+
+    measured = metrics_catch_up()
+    fix_impacts_discover()
+    fix_impacts_reopen_backfilled()
+    return measured + fix_impacts_recompute_due()
+
+
+@shared_task(name="metrics.rollup_recent_days")
+def rollup_recent_days_task(days: int = 2) -> bool:
+    """Bring the organisation's daily counts of the last `days` days up to date with the tickets table.
+
+    Runs every few minutes from beat; cheap when nothing changed (one COUNT on each side). Returns
+    whether a rebuild was needed.
+    """
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from metrics.services.rollup import local_day, rollup_ensure
+
+    today = local_day(timezone.now())
+    return rollup_ensure(day_from=today - timedelta(days=days), day_to=today)
