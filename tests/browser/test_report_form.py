@@ -28,6 +28,8 @@ def open_form(page, login, agent):
 
 def choose_type(page, label):
     page.get_by_label("Ticket type").select_option(label=label)
+    expect(page.get_by_role("group", name=f"Evidence for {label}")).to_be_visible()
+    page.wait_for_function("!document.querySelector('.htmx-request, .htmx-settling, .htmx-swapping')")
 
 
 def test_type_switch_shows_only_that_types_fields_and_keeps_shared_values(page, login, agent):
