@@ -35,6 +35,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "tickets.add_attachment",
         "tickets.change_bugcluster",
         "tickets.triage_cluster",
+        "tickets.correct_clusters",
         "tickets.add_clusterevent",
         "tickets.answer_question",
     ],

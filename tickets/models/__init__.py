@@ -1,6 +1,7 @@
 """Intake models: customers, ticket types and their evidence fields, tickets, bug clusters."""
 
 from tickets.models.choices import (
+    ASSIGNABLE_CLUSTER_STATUSES,
     OPEN_CLUSTER_STATUSES,
     AssignmentSource,
     ClusterKind,
@@ -15,8 +16,9 @@ from tickets.models.choices import (
     Segment,
     TicketStatus,
 )
-from tickets.models.clusters import BugCluster, ClusterEvent
+from tickets.models.clusters import BugCluster, ClusterCorrection, ClusterEvent
 from tickets.models.customers import Customer
+from tickets.models.index import ClusterProfile, ClusterTerm, TermStat
 from tickets.models.integrations import (
     ApiKey,
     IdempotencyRecord,
@@ -30,6 +32,11 @@ from tickets.models.tickets import Attachment, Ticket
 from tickets.models.types import EvidenceField, TicketType
 
 __all__ = [
+    "ASSIGNABLE_CLUSTER_STATUSES",
+    "ClusterCorrection",
+    "ClusterProfile",
+    "ClusterTerm",
+    "TermStat",
     "ApiKey",
     "IdempotencyRecord",
     "InboundMapping",

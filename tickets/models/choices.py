@@ -85,6 +85,7 @@ class ClusterStatus(models.TextChoices):
     FIXED = "fixed", "Fixed"
     VERIFIED = "verified", "Verified"
     WONT_FIX = "wont_fix", "Won't fix"
+    MERGED = "merged", "Merged"
 
 
 OPEN_CLUSTER_STATUSES = (
@@ -92,6 +93,15 @@ OPEN_CLUSTER_STATUSES = (
     ClusterStatus.ACKNOWLEDGED,
     ClusterStatus.IN_PROGRESS,
     ClusterStatus.NEEDS_INFO,
+)
+
+
+# Where the clustering engine may put a new ticket: open clusters, and fixed or won't-fix ones too, so
+# tickets that keep coming after a fix count against it (fix impact) instead of hiding in a new cluster.
+ASSIGNABLE_CLUSTER_STATUSES = (
+    *OPEN_CLUSTER_STATUSES,
+    ClusterStatus.FIXED,
+    ClusterStatus.WONT_FIX,
 )
 
 

@@ -43,6 +43,24 @@ class BugCluster(models.Model):
     last_product_update_at = models.DateTimeField(null=True, blank=True)
     status_changed_at = models.DateTimeField(null=True, blank=True)
     labels = models.JSONField(default=list, blank=True)
+    merged_into = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="merged_from",
+        help_text="Set when a person merged this cluster into another.",
+    )
+    threshold_crossed_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the cluster last reached its ticket type's alert threshold; cleared when it falls back.",
+    )
+    spike_detected_at = models.DateTimeField(null=True, blank=True)
+    spike_ratio = models.FloatField(
+        null=True, blank=True, help_text="Recent volume over the cluster's own baseline when flagged."
+    )
+    spike_details = models.JSONField(default=dict, blank=True)
     ticket_count = models.PositiveIntegerField(default=0)
     first_reported_at = models.DateTimeField(null=True, blank=True)
     last_reported_at = models.DateTimeField(null=True, blank=True)
@@ -55,9 +73,13 @@ class BugCluster(models.Model):
             models.Index(fields=["status", "kind"]),
             models.Index(fields=["-last_reported_at"]),
             models.Index(fields=["priority", "status"]),
+            models.Index(
+                fields=["-spike_detected_at"], name="cluster_spiking", condition=models.Q(spike_ratio__isnull=False)
+            ),
         ]
         permissions = [
             ("triage_cluster", "Can set a cluster's status, priority and owner"),
+            ("correct_clusters", "Can merge and split clusters and move tickets between them"),
             ("answer_question", "Can answer product's questions on a cluster"),
         ]
 
@@ -108,3 +130,41 @@ class ClusterEvent(models.Model):
     @property
     def is_product_response(self) -> bool:
         return self.kind in (self.Kind.RESPONSE, self.Kind.QUESTION, self.Kind.STATUS_CHANGED)
+
+
+class ClusterCorrection(models.Model):
+    """A person's merge, split or move, with everything needed to undo it exactly.
+
+    `data["tickets"]` lists each moved ticket's assignment before the action
+    (cluster, source, confidence, reasons, assigned-at); `data["clusters"]`
+    the status (and merged-into) of each cluster the action changed.
+    """
+
+    class Action(models.TextChoices):
+        MERGE = "merge", "Merge"
+        SPLIT = "split", "Split"
+        MOVE = "move", "Move ticket"
+
+    action = models.CharField(max_length=10, choices=Action.choices)
+    source_cluster = models.ForeignKey(
+        BugCluster, null=True, on_delete=models.SET_NULL, related_name="corrections_from"
+    )
+    target_cluster = models.ForeignKey(BugCluster, null=True, on_delete=models.SET_NULL, related_name="corrections_to")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    reason = models.TextField(blank=True)
+    data = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+    undone_at = models.DateTimeField(null=True, blank=True)
+    undone_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["source_cluster", "-created_at"]),
+            models.Index(fields=["target_cluster", "-created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} {self.source_cluster_id} -> {self.target_cluster_id}"

@@ -57,6 +57,11 @@ class Ticket(models.Model):
     assignment_reasons = models.JSONField(
         default=list, blank=True, help_text='Why it is in its cluster, in words ("same error code 4001").'
     )
+    match_features = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="What the clustering engine read from the ticket (weighted terms, fingerprints, evidence).",
+    )
 
     class Meta:
         ordering = ["-reported_at", "-id"]
