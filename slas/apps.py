@@ -19,5 +19,15 @@ class SlasConfig(AppConfig):
         from tickets.roles import EXTRA_ROLE_PERMISSIONS
 
         receivers.connect()
+        from django.db.models.signals import m2m_changed, post_delete, post_save
+
+        from slas.models import SlaPolicy
+        from slas.selectors import policy_conditions_forget
+
+        post_save.connect(policy_conditions_forget, sender=SlaPolicy, dispatch_uid="slas.conditions.save")
+        post_delete.connect(policy_conditions_forget, sender=SlaPolicy, dispatch_uid="slas.conditions.delete")
+        m2m_changed.connect(
+            policy_conditions_forget, sender=SlaPolicy.ticket_types.through, dispatch_uid="slas.conditions.types"
+        )
         for role in (Role.AGENT, Role.PRODUCT_LEAD, Role.CUSTOMER_SUCCESS):
             EXTRA_ROLE_PERMISSIONS[role] += [p for p in VIEW_SLAS if p not in EXTRA_ROLE_PERMISSIONS[role]]

@@ -27,12 +27,40 @@ def on_cluster_changed(sender, cluster=None, **kwargs) -> None:
 
 
 def on_ticket_assigned(sender, ticket=None, cluster=None, previous_cluster_id=None, **kwargs) -> None:
-    """A new ticket can change the matching policy (segment, tier, MRR at stake, type, kind)."""
-    _sync(cluster)
+    """A new ticket can change the matching policy, but only through what some policy looks at
+    (its customer's segment, tier or MRR, its type, its kind); otherwise nothing is re-synced, which
+    keeps the clustering engine's hot path free of SLA work."""
+    if cluster is not None and ticket is not None and _may_change_policy(ticket, cluster):
+        _sync_later(cluster)
     if previous_cluster_id and (cluster is None or previous_cluster_id != cluster.pk):
         from tickets.models import BugCluster
 
         _sync(BugCluster.objects.filter(pk=previous_cluster_id).first())
+
+
+_DEFAULT_FEEDBACK_KIND = {"bug": "bug_report", "feature_request": "feature_request"}
+
+
+def _may_change_policy(ticket, cluster) -> bool:
+    from slas.selectors import policy_conditions_in_use
+
+    used = policy_conditions_in_use()
+    if used.customer and ticket.customer_id:
+        return True
+    if used.ticket_type and ticket.ticket_type_id and ticket.ticket_type_id != cluster.ticket_type_id:
+        return True
+    return used.feedback_kind and ticket.feedback_kind != _DEFAULT_FEEDBACK_KIND.get(cluster.kind)
+
+
+def _sync_later(cluster) -> None:
+    """Re-sync in a task (the sender is often the engine's worker); inline when the broker is down."""
+    from slas.tasks import clock_sync_task
+
+    try:
+        clock_sync_task.delay(cluster.pk)
+    except Exception:  # noqa: BLE001 - broker down: do it now rather than lose it
+        logger.warning("Broker unavailable; syncing the SLA clocks of cluster %s inline", cluster.pk)
+        _sync(cluster)
 
 
 def on_threshold_reached(sender, cluster=None, count=0, window_days=0, **kwargs) -> None:

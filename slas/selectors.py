@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import statistics
+import time
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -33,6 +34,38 @@ def working_times() -> dict[int | None, WorkingTime]:
 
 def policies_active() -> list[SlaPolicy]:
     return list(SlaPolicy.objects.filter(is_active=True).prefetch_related("ticket_types").order_by("position", "id"))
+
+
+@dataclass(frozen=True)
+class ConditionsInUse:
+    """Which ticket facts any active policy looks at (so a new ticket without them changes nothing)."""
+
+    customer: bool
+    ticket_type: bool
+    feedback_kind: bool
+
+
+_conditions_cache: dict[str, tuple[float, ConditionsInUse]] = {}
+CONDITIONS_CACHE_SECONDS = 30.0
+
+
+def policy_conditions_in_use() -> ConditionsInUse:
+    """Cached for a few seconds per process; policy changes clear it (see slas.apps)."""
+    cached = _conditions_cache.get("value")
+    if cached and time.monotonic() - cached[0] < CONDITIONS_CACHE_SECONDS:
+        return cached[1]
+    policies = policies_active()
+    value = ConditionsInUse(
+        customer=any(p.min_segment or p.min_plan_tier or p.min_mrr_at_stake is not None for p in policies),
+        ticket_type=any(p.ticket_types.all() for p in policies),
+        feedback_kind=any(p.feedback_kinds for p in policies),
+    )
+    _conditions_cache["value"] = (time.monotonic(), value)
+    return value
+
+
+def policy_conditions_forget(**kwargs) -> None:
+    _conditions_cache.clear()
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ class ClusterTerm(models.Model):
     weight = models.FloatField()
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["cluster", "term"], name="cluster_term_unique")]
+        constraints = [models.UniqueConstraint(fields=["cluster", "kind", "term"], name="cluster_term_unique")]
         indexes = [models.Index(fields=["kind", "term"], name="cluster_term_lookup", include=["cluster", "weight"])]
 
     def __str__(self) -> str:

@@ -1,0 +1,415 @@
+"""Assign a ticket to the best assignable cluster of its kind, or open a new one.
+
+Ranking, in two stages:
+
+1. Retrieval. One SQL query over the postings of assignable clusters (an inverted index) sums,
+   for the ticket's most telling terms and its fingerprints, their inverse document frequency
+   times a saturating function of the cluster's weight for the term. Only the best
+   `CANDIDATES` clusters go on, whatever the number of tickets or clusters.
+2. Scoring. Each candidate is compared with its exemplars (a few member tickets) by BM25,
+   normalised by the ticket's score against itself, so a similarity reads 0..1 (nearest
+   neighbour), blended with how much of the ticket's term weight the cluster covers (its
+   centroid). Shared fingerprints (error code, exception and top frame, normalised error
+   message, HTTP status, URL path) add strongly, a different error code subtracts; shared evidence
+   values (type, component, payment method, browser, OS) add a little; recent activity a little.
+
+The ticket joins the best cluster when the score reaches `JOIN_THRESHOLD`, else it opens a new
+cluster. Both outcomes keep the confidence and the reasons in words on the ticket.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import F
+from django.db.models.functions import Greatest, Least
+from django.utils import timezone
+
+from tickets import signals
+from tickets.clustering import index
+from tickets.clustering.features import Features, extract
+from tickets.models import (
+    ASSIGNABLE_CLUSTER_STATUSES,
+    AssignmentSource,
+    BugCluster,
+    ClusterKind,
+    ClusterProfile,
+    FeedbackKind,
+    TermStat,
+    Ticket,
+)
+
+CANDIDATES = 40
+QUERY_TERMS = 24  # the ticket's terms with the highest weight x idf are looked up
+JOIN_THRESHOLD = 0.5
+K1, B = 1.2, 0.75  # BM25
+NEIGHBOUR_SHARE = 0.75  # text similarity = share x nearest exemplar + (1 - share) x centroid coverage
+FINGERPRINT_BONUS = {"code": 0.35, "msg": 0.30, "frame": 0.20, "exc": 0.12, "url": 0.10, "http": 0.06}
+FINGERPRINT_CAP = 0.5
+CODE_CONFLICT_PENALTY = 0.15
+EVIDENCE_BONUS = 0.04
+EVIDENCE_CAP = 0.12
+TYPE_MISMATCH_PENALTY = 0.1
+RECENT_DAYS, RECENT_BONUS = 14, 0.03
+STALE_DAYS, STALE_PENALTY = 180, 0.05
+
+
+def cluster_kind_for(feedback_kind: str) -> str:
+    """Bugs cluster with bugs and feature requests with requests; other feedback on its own."""
+    if feedback_kind == FeedbackKind.BUG_REPORT:
+        return ClusterKind.BUG
+    if feedback_kind == FeedbackKind.FEATURE_REQUEST:
+        return ClusterKind.FEATURE_REQUEST
+    return ClusterKind.FEEDBACK
+
+
+def features_for_ticket(ticket: Ticket) -> Features:
+    ticket_type = ticket.ticket_type if ticket.ticket_type_id else None
+    return extract(
+        subject=ticket.subject,
+        description=ticket.description,
+        evidence=ticket.evidence,
+        ticket_type_key=ticket_type.key if ticket_type else None,
+        ticket_type_name=ticket_type.name if ticket_type else None,
+    )
+
+
+@dataclass
+class Match:
+    """A cluster the ticket may belong to: its score (0..1), text similarity and the reasons in words."""
+
+    cluster: BugCluster
+    score: float
+    text_similarity: float
+    reasons: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Assignment:
+    ticket_id: int
+    cluster: BugCluster | None
+    created: bool = False
+    matches: list[Match] = field(default_factory=list)
+    skipped: str = ""
+
+
+# --- ranking ---------------------------------------------------------------------
+
+
+class _Stats:
+    """Inverse document frequencies of the terms one ranking needs (one query)."""
+
+    def __init__(self, terms: list[str]):
+        rows = dict(TermStat.objects.filter(term__in=[index.STAT_TICKETS, index.STAT_LENGTH, *terms]).values_list())
+        self.tickets = max(rows.get(index.STAT_TICKETS, 0.0), 1.0)
+        self.avg_length = max(rows.get(index.STAT_LENGTH, 0.0) / self.tickets, 1.0)
+        self.df = rows
+
+    def idf(self, term: str) -> float:
+        df = min(max(self.df.get(term, 0.0), 0.0), self.tickets)
+        return math.log(1.0 + (self.tickets - df + 0.5) / (df + 0.5))
+
+
+def _retrieve(weights: dict[str, float], kind: str, exclude: tuple[int, ...]) -> dict[int, tuple[float, float]]:
+    """Candidate clusters from the postings: cluster id -> (coverage, score)."""
+    if not weights:
+        return {}
+    qn = connection.ops.quote_name
+    values = ", ".join(["(%s, %s)"] * len(weights))
+    params: list[Any] = [v for item in weights.items() for v in item]
+    excluded = ""
+    if exclude:
+        excluded = f" AND p.{qn('cluster_id')} NOT IN ({', '.join(['%s'] * len(exclude))})"
+    sql = (
+        f"WITH q(term, w) AS (VALUES {values}) "
+        f"SELECT p.{qn('cluster_id')}, SUM(q.w), SUM(q.w * p.{qn('weight')} / (p.{qn('weight')} + 1.0)) AS s "
+        f"FROM {qn('tickets_clusterterm')} p JOIN q ON p.{qn('term')} = q.term "
+        f"WHERE p.{qn('kind')} = %s{excluded} "
+        f"GROUP BY p.{qn('cluster_id')} ORDER BY s DESC LIMIT {CANDIDATES}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, kind, *exclude])
+        return {row[0]: (float(row[1]), float(row[2])) for row in cursor.fetchall()}
+
+
+def _bm25(query: dict[str, float], doc: dict[str, float], doc_length: float, stats: _Stats, idf: dict) -> float:
+    norm = K1 * (1.0 - B + B * doc_length / stats.avg_length)
+    score = 0.0
+    for term, q in query.items():
+        tf = doc.get(term)
+        if tf:
+            score += idf[term] * q * tf * (K1 + 1.0) / (tf + norm)
+    return score
+
+
+def rank(
+    features: Features,
+    *,
+    kind: str,
+    limit: int = 10,
+    exclude_cluster_ids: tuple[int, ...] = (),
+    now: datetime | None = None,
+) -> list[Match]:
+    """The assignable clusters of `kind` most likely to be the same bug as `features`, best first."""
+    if features.is_empty:
+        return []
+    fingerprint_terms = [index.FINGERPRINT_PREFIX + k for k in features.fingerprints]
+    evidence_terms = [index.EVIDENCE_PREFIX + k for k in features.evidence]
+    stats = _Stats([*features.terms, *fingerprint_terms, *evidence_terms])
+    idf = {term: stats.idf(term) for term in features.terms}
+
+    looked_up = sorted(features.terms, key=lambda t: -features.terms[t] * idf[t])[:QUERY_TERMS]
+    weights = {t: round(features.terms[t] * idf[t], 4) for t in looked_up}
+    for term in fingerprint_terms:
+        weights[term] = round(3.0 * stats.idf(term), 4)
+    total_weight = sum(weights.values()) or 1.0
+    found = _retrieve(weights, kind, tuple(exclude_cluster_ids))
+    if not found:
+        return []
+
+    profiles = ClusterProfile.objects.filter(pk__in=list(found)).select_related("cluster")
+    self_score = _bm25(features.terms, features.terms, features.length, stats, idf) or 1.0
+    now = now or timezone.now()
+    matches = []
+    for profile in profiles:
+        cluster = profile.cluster
+        if cluster.status not in ASSIGNABLE_CLUSTER_STATUSES:
+            continue
+        coverage = found[cluster.pk][0] / total_weight
+        nearest = max(
+            (_bm25(features.terms, e.get("t") or {}, e.get("n") or 1.0, stats, idf) for e in profile.exemplars),
+            default=0.0,
+        )
+        nearest = min(nearest / self_score, 1.0)
+        text = NEIGHBOUR_SHARE * nearest + (1.0 - NEIGHBOUR_SHARE) * min(coverage, 1.0)
+        score, reasons = _evidence_score(features, profile, stats)
+        if text >= 0.2:
+            reasons.insert(0, f"text similar {text:.2f}")
+        shared_words = sorted(
+            (t for t in features.terms if any(t in (e.get("t") or {}) for e in profile.exemplars)),
+            key=lambda t: -idf[t],
+        )[:4]
+        if shared_words and text < 0.2:
+            reasons.append("shared words: " + ", ".join(shared_words))
+        score += text + _recency(cluster, now)
+        score = max(0.0, min(score, 1.0))
+        matches.append(Match(cluster=cluster, score=round(score, 4), text_similarity=round(text, 4), reasons=reasons))
+    matches.sort(key=lambda m: (-m.score, -m.text_similarity, -m.cluster.pk))
+    return matches[:limit]
+
+
+def _evidence_score(features: Features, profile: ClusterProfile, stats: _Stats) -> tuple[float, list[str]]:
+    reasons: list[str] = []
+    bonus = 0.0
+    for key, label in features.fingerprints.items():
+        if profile.fingerprints.get(key):
+            bonus += FINGERPRINT_BONUS.get(key.split(":", 1)[0], 0.05)
+            reasons.append(label)
+    bonus = min(bonus, FINGERPRINT_CAP)
+    own_codes = [k for k in features.fingerprints if k.startswith("code:")]
+    if own_codes and not any(profile.fingerprints.get(k) for k in own_codes):
+        their_codes = sum(n for k, n in profile.fingerprints.items() if k.startswith("code:"))
+        if their_codes * 2 >= max(profile.tickets, 1):  # most of its tickets carry another code
+            bonus -= CODE_CONFLICT_PENALTY
+    shared = []
+    evidence_bonus = 0.0
+    for key, label in features.evidence.items():
+        count = profile.evidence.get(key, 0)
+        if not count:
+            if key.startswith("type="):
+                dominant = max((n for k, n in profile.evidence.items() if k.startswith("type=")), default=0)
+                if dominant * 5 >= profile.tickets * 4 and profile.tickets:
+                    evidence_bonus -= TYPE_MISMATCH_PENALTY
+            continue
+        share = count / max(profile.tickets, 1)
+        specificity = min(stats.idf(index.EVIDENCE_PREFIX + key) / 3.0, 1.0)
+        evidence_bonus += EVIDENCE_BONUS * share * (0.5 + specificity)
+        if share >= 0.5:
+            shared.append(label.removeprefix("same "))
+    bonus += min(evidence_bonus, EVIDENCE_CAP)
+    if shared:
+        reasons.append("same " + " and ".join(shared[:3]))
+    return bonus, reasons
+
+
+def _recency(cluster: BugCluster, now: datetime) -> float:
+    if cluster.last_reported_at is None:
+        return 0.0
+    days = (now - cluster.last_reported_at).total_seconds() / 86400
+    if days <= RECENT_DAYS:
+        return RECENT_BONUS
+    if days >= STALE_DAYS:
+        return -STALE_PENALTY
+    return 0.0
+
+
+# --- assignment ------------------------------------------------------------------
+
+_TICKET_FIELDS = (
+    "id",
+    "subject",
+    "description",
+    "evidence",
+    "feedback_kind",
+    "reported_at",
+    "cluster_id",
+    "customer_id",
+    "ticket_type_id",
+    "cluster_assigned_at",
+    "assignment_source",
+    "match_features",
+    "ticket_type__key",
+    "ticket_type__name",
+)
+
+
+def ticket_assign(*, ticket_id: int, rank_limit: int = 1) -> Assignment:
+    """Assign one ticket (the Celery task's body). Safe to run twice: the second run changes nothing.
+
+    A ticket a person placed (agent's "same bug", a move, the help desk's known cluster) keeps its
+    cluster; the engine only reads it into that cluster's index.
+    """
+    ticket = Ticket.objects.select_related("ticket_type").only(*_TICKET_FIELDS).filter(pk=ticket_id).first()
+    if ticket is None:
+        return Assignment(ticket_id=ticket_id, cluster=None, skipped="ticket not found")
+    if ticket.cluster_id is not None:
+        if ticket.match_features:
+            return Assignment(ticket_id=ticket_id, cluster=None, skipped="already assigned")
+        return _index_placed_ticket(ticket)
+
+    features = features_for_ticket(ticket)
+    kind = cluster_kind_for(ticket.feedback_kind)
+    matches = rank(features, kind=kind, limit=max(rank_limit, 1), now=ticket.reported_at)
+    best = matches[0] if matches and matches[0].score >= JOIN_THRESHOLD else None
+    if best is not None:
+        cluster, created = _join(ticket, features, best)
+    else:
+        cluster, created = _open(ticket, features, kind, matches[0] if matches else None)
+    if cluster is None:
+        return Assignment(ticket_id=ticket_id, cluster=None, matches=matches, skipped="assigned meanwhile")
+    transaction.on_commit(
+        lambda: signals.ticket_assigned.send(sender=Ticket, ticket=ticket, cluster=cluster, previous_cluster_id=None),
+        robust=True,
+    )
+    return Assignment(ticket_id=ticket_id, cluster=cluster, created=created, matches=matches)
+
+
+def _claim(ticket: Ticket, cluster: BugCluster, confidence: float, reasons: list[str], features: Features) -> bool:
+    """Write the assignment unless someone assigned the ticket meanwhile."""
+    now = timezone.now()
+    updated = Ticket.objects.filter(pk=ticket.pk, cluster_assigned_at__isnull=True, cluster__isnull=True).update(
+        cluster=cluster,
+        cluster_assigned_at=now,
+        assignment_source=AssignmentSource.ENGINE,
+        assignment_confidence=round(confidence, 4),
+        assignment_reasons=reasons,
+        match_features=features.as_json(),
+        updated_at=now,
+    )
+    if updated:
+        ticket.cluster = cluster
+        ticket.cluster_assigned_at = now
+        ticket.assignment_source = AssignmentSource.ENGINE
+        ticket.assignment_confidence = round(confidence, 4)
+        ticket.assignment_reasons = reasons
+    return bool(updated)
+
+
+def _join(ticket: Ticket, features: Features, match: Match) -> tuple[BugCluster | None, bool]:
+    cluster = match.cluster
+    with transaction.atomic():
+        profile = ClusterProfile.objects.select_for_update().filter(pk=cluster.pk).first()
+        if profile is None:
+            return None, False
+        if not _claim(ticket, cluster, match.score, match.reasons, features):
+            transaction.set_rollback(True)
+            return None, False
+        BugCluster.objects.filter(pk=cluster.pk).update(
+            ticket_count=F("ticket_count") + 1,
+            first_reported_at=Least(F("first_reported_at"), ticket.reported_at),
+            last_reported_at=Greatest(F("last_reported_at"), ticket.reported_at),
+            updated_at=timezone.now(),
+        )
+        index.profile_add(profile, ticket.pk, features)
+        ClusterProfile.objects.filter(pk=cluster.pk).update(
+            exemplars=profile.exemplars,
+            fingerprints=profile.fingerprints,
+            evidence=profile.evidence,
+            tickets=profile.tickets,
+            updated_at=timezone.now(),
+        )
+        index.postings_add(cluster_id=cluster.pk, kind=cluster.kind, features_list=[features])
+        index.stats_add([features])
+    cluster.ticket_count += 1
+    if cluster.last_reported_at is None or ticket.reported_at > cluster.last_reported_at:
+        cluster.last_reported_at = ticket.reported_at
+    return cluster, False
+
+
+def _open(ticket: Ticket, features: Features, kind: str, nearest: Match | None) -> tuple[BugCluster | None, bool]:
+    from tickets.services import cluster_create
+
+    reasons = ["no similar open cluster: opened a new one"]
+    if nearest is not None:
+        reasons = [f"nearest open cluster #{nearest.cluster.pk} scored {nearest.score:.2f}, below {JOIN_THRESHOLD}"]
+    with transaction.atomic():
+        locked = Ticket.objects.select_for_update().filter(pk=ticket.pk, cluster__isnull=True).exists()
+        if not locked:
+            return None, False
+        cluster = cluster_create(
+            title=ticket.subject,
+            kind=kind,
+            ticket_type=ticket.ticket_type if ticket.ticket_type_id else None,
+            ticket_count=1,
+            first_reported_at=ticket.reported_at,
+            last_reported_at=ticket.reported_at,
+        )
+        if not _claim(ticket, cluster, 1.0, reasons, features):
+            transaction.set_rollback(True)
+            return None, False
+        profile = ClusterProfile(cluster=cluster, kind=kind)
+        index.profile_add(profile, ticket.pk, features)
+        profile.save(force_insert=True)
+        index.postings_add(cluster_id=cluster.pk, kind=kind, features_list=[features])
+        index.stats_add([features])
+    return cluster, True
+
+
+def _index_placed_ticket(ticket: Ticket) -> Assignment:
+    """Read a ticket that a person put in its cluster into that cluster's profile and postings."""
+    features = features_for_ticket(ticket)
+    with transaction.atomic():
+        cluster = BugCluster.objects.filter(pk=ticket.cluster_id).first()
+        if cluster is None:
+            return Assignment(ticket_id=ticket.pk, cluster=None, skipped="cluster gone")
+        updated = Ticket.objects.filter(pk=ticket.pk, match_features={}).update(match_features=features.as_json())
+        if not updated:
+            return Assignment(ticket_id=ticket.pk, cluster=None, skipped="already indexed")
+        profile, _ = ClusterProfile.objects.select_for_update().get_or_create(
+            cluster=cluster, defaults={"kind": cluster.kind}
+        )
+        index.profile_add(profile, ticket.pk, features)
+        profile.save()
+        if cluster.status in ASSIGNABLE_CLUSTER_STATUSES:
+            index.postings_add(cluster_id=cluster.pk, kind=cluster.kind, features_list=[features])
+        index.stats_add([features])
+    return Assignment(ticket_id=ticket.pk, cluster=cluster, skipped="placed by a person")
+
+
+def tickets_assign_pending(*, older_than_seconds: int = 30, limit: int = 500) -> int:
+    """Assign tickets whose assignment task was lost (broker outage, worker crash); returns how many."""
+    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
+    ids = list(
+        Ticket.objects.filter(cluster_assigned_at__isnull=True, cluster__isnull=True, created_at__lte=cutoff)
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    done = 0
+    for ticket_id in ids:
+        if ticket_assign(ticket_id=ticket_id).cluster is not None:
+            done += 1
+    return done

@@ -1,0 +1,284 @@
+"""What the engine reads from a ticket: weighted word stems, fingerprints and evidence values.
+
+Pure functions, no database: the same extraction serves filing (the "Known bugs" panel reads an
+unsaved form), assignment and the replay of real reports in `evaluate_clustering`.
+
+* Terms: subject and description (and free-text evidence such as the error message) lower-cased,
+  identifiers split (``NullPointerException`` also gives ``null pointer exception``), English stop
+  words dropped, Snowball-stemmed. The subject weighs more than the description (field weighting).
+* Fingerprints: error codes, HTTP statuses, exception names, the top frames of a stack trace, the
+  error message normalised (ids, numbers, hex, UUIDs, e-mails stripped; URLs reduced to their path
+  pattern) and URL path patterns. Each carries the words that explain a match ("same error code 4001").
+* Evidence values: short values of structured evidence (type, component, payment method, browser,
+  OS...) that make two tickets likelier to be the same bug.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import snowballstemmer
+
+SUBJECT_WEIGHT = 2.0
+DESCRIPTION_WEIGHT = 1.0
+MAX_TERMS = 80  # the heaviest terms of a ticket are kept; long logs add noise, not evidence
+MAX_TEXT = 20_000  # characters of description read
+
+# Evidence that is free text: read as words (description field).
+TEXT_EVIDENCE_KEYS = frozenset(
+    {"error_message", "steps_to_reproduce", "expected_behavior", "actual_behavior", "customer_words", "page_action"}
+)
+# Evidence that says nothing about which bug it is.
+IGNORED_EVIDENCE_KEYS = frozenset(
+    {
+        "amount",
+        "transaction_id",
+        "user_agent",
+        "last_successful_login",
+        "load_time_seconds",
+        "browser_version",
+        "screenshot",
+        "har_file",
+        "customer_segment",
+        "revenue_impact",
+        "need_frequency",
+        "workaround_difficulty",
+        "frequency",
+    }
+)
+EVIDENCE_LABELS = {
+    "type": "type",
+    "component": "component",
+    "product": "product",
+    "payment_method": "payment method",
+    "checkout_step": "checkout step",
+    "browser": "browser",
+    "os": "OS",
+    "device": "device",
+    "login_method": "sign-in method",
+    "account_status": "account status",
+    "network_conditions": "network",
+    "region": "region",
+    "page_action": "page",
+}
+
+_STOPWORDS_TEXT = """
+a about above after again against all also am an and any are aren as at be because been before being below
+between both but by can cannot could couldn did didn do does doesn doing don down during each else even ever
+every few for from further get gets getting got had hadn has hasn have haven having he her here hers herself him
+himself his how however i if in into is isn it its itself just let like ll me might more most much must mustn my
+myself need no nor not now of off on once one only or other ought our ours ourselves out over own per please re
+same shall she should shouldn so some such than that the their theirs them themselves then there these they this
+those though through thus to too under until up upon us ve very via was wasn way we well were weren what when
+where whether which while who whom why will with within without won would wouldn yes yet you your yours yourself
+yourselves hi hello thanks thank regards dear customer customers user users team issue problem still also able
+try tried trying see seen seems seem use used using want wants wanted
+"""
+_STOPWORDS = frozenset(_STOPWORDS_TEXT.split())
+
+_IDENT_RE = re.compile(r"[A-Za-z][A-Za-z0-9_$]*(?:\.[A-Za-z_$][A-Za-z0-9_$]*)*|\d+(?:\.\d+)*")
+_CAMEL_RE = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
+_UUID_RE = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", re.I)
+_HEX_RE = re.compile(r"\b(?:0x[0-9a-f]+|[0-9a-f]{8,})\b", re.I)
+_EMAIL_RE = re.compile(r"\b[\w.+-]+@[\w-]+\.[\w.-]+\b")
+_URL_RE = re.compile(r"\bhttps?://[^\s\"'<>()]+", re.I)
+_NUMBER_RE = re.compile(r"\d+")
+_SPACE_RE = re.compile(r"\s+")
+
+# "error 4001", "error code: E-4001", "code 4001", "ERR_CARD_DECLINED", "E4001", "PAY-4001"
+_CODE_CONTEXT_RE = re.compile(
+    r"\b(?:error|err|code|errno|reason)(?:\s*code)?\s*[#:=]?\s*([A-Z]{0,4}[-_]?\d{3,6})\b", re.I
+)
+_CODE_TOKEN_RE = re.compile(r"\b((?:ERR|E|ERROR)[-_]?\d{3,6}|[A-Z]{2,6}-\d{3,6}|ERR_[A-Z][A-Z0-9_]{3,})\b")
+_HTTP_RE = re.compile(
+    r"\b(?:HTTP(?:/\d(?:\.\d)?)?|status(?: code)?|response)\s*[:=]?\s*([1-5]\d\d)\b"
+    r"|\b([45]\d\d)\s+(?:error|internal server error|bad gateway|service unavailable|gateway time-?out|not found"
+    r"|forbidden|unauthori[sz]ed|bad request|too many requests|conflict)\b",
+    re.I,
+)
+_EXCEPTION_RE = re.compile(r"\b((?:[a-z_][\w]*\.)*[A-Z][A-Za-z0-9_]*(?:Exception|Error|Fault))\b")
+_JAVA_FRAME_RE = re.compile(r"\bat\s+([\w$]+(?:\.[\w$<>]+){2,})\s*\(")
+_PY_FRAME_RE = re.compile(r'File "([^"]+)", line \d+, in ([\w<>]+)')
+_GENERIC_EXCEPTIONS = frozenset({"Error", "Exception", "RuntimeError", "RuntimeException", "Fault"})
+_LIBRARY_FRAME_PREFIXES = ("java.", "javax.", "sun.", "jdk.", "org.junit.", "com.sun.", "kotlin.", "node:", "internal/")
+
+
+@dataclass
+class Features:
+    """A ticket as the engine sees it. `terms` are word stems with their field-weighted frequency."""
+
+    terms: dict[str, float] = field(default_factory=dict)
+    fingerprints: dict[str, str] = field(default_factory=dict)  # key -> the words that explain a match
+    evidence: dict[str, str] = field(default_factory=dict)  # "key=value" -> the words that explain a match
+    length: float = 0.0
+
+    def as_json(self) -> dict[str, Any]:
+        return {"t": self.terms, "f": self.fingerprints, "e": self.evidence, "n": self.length}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | None) -> Features:
+        data = data or {}
+        return cls(
+            terms=dict(data.get("t") or {}),
+            fingerprints=dict(data.get("f") or {}),
+            evidence=dict(data.get("e") or {}),
+            length=float(data.get("n") or 0.0),
+        )
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.terms or self.fingerprints)
+
+
+_stemmer = snowballstemmer.stemmer("english")
+
+
+@lru_cache(maxsize=200_000)
+def _stem(word: str) -> str:
+    return _stemmer.stemWord(word)
+
+
+def words(text: str) -> list[str]:
+    """Word stems of `text`: identifiers split into their parts, stop words and bare numbers dropped."""
+    out: list[str] = []
+    for token in _IDENT_RE.findall(text or ""):
+        if token[0].isdigit():
+            continue  # numbers and versions are fingerprints or noise, not words
+        parts = token.split(".")
+        if len(parts) > 2:  # a qualified name: keep its last two parts (class and method)
+            parts = parts[-2:]
+        for part in parts:
+            pieces = _CAMEL_RE.findall(part)
+            lowered = part.lower()
+            if len(pieces) > 1 and len(lowered) > 3:
+                out.append(lowered)  # the identifier whole, then its pieces
+            for piece in pieces:
+                piece = piece.lower()
+                if len(piece) < 2 or piece.isdigit() or piece in _STOPWORDS:
+                    continue
+                out.append(piece)
+    return [_stem(w) for w in out if w not in _STOPWORDS]
+
+
+def normalise_message(text: str) -> str:
+    """An error message with what differs between occurrences taken out: ids, numbers, hex, e-mails, URLs."""
+    text = _URL_RE.sub(lambda m: url_pattern(m.group(0)), text or "")
+    text = _UUID_RE.sub("<id>", text)
+    text = _EMAIL_RE.sub("<email>", text)
+    text = _HEX_RE.sub("<hex>", text)
+    text = _NUMBER_RE.sub("<n>", text)
+    text = re.sub(r"(['\"]).*?\1", "<value>", text)
+    return _SPACE_RE.sub(" ", text).strip().lower().rstrip(".!")
+
+
+def url_pattern(url: str) -> str:
+    """A URL reduced to its path pattern: host and query dropped, ids replaced (`/orders/:id/pay`)."""
+    path = re.sub(r"^[a-z]+://[^/]+", "", url, flags=re.I).split("?")[0].split("#")[0]
+    segments = []
+    for segment in path.strip("/").split("/"):
+        if not segment:
+            continue
+        if _UUID_RE.fullmatch(segment) or re.fullmatch(r"[0-9a-f]{8,}|\d+|[A-Za-z]*\d[\w-]{5,}", segment, re.I):
+            segment = ":id"
+        segments.append(segment.lower())
+    return "/" + "/".join(segments)
+
+
+def fingerprints(text: str, evidence: dict[str, Any]) -> dict[str, str]:
+    """Fingerprints of `text` and `evidence`, each with the words that explain a shared one."""
+    found: dict[str, str] = {}
+    code = str(evidence.get("error_code") or "").strip()
+    if code:
+        found[f"code:{code.lower()}"] = f"same error code {code}"
+    for match in _CODE_CONTEXT_RE.finditer(text):
+        value = match.group(1)
+        if not re.fullmatch(r"[1-5]\d\d", value):  # "error 500" is an HTTP status, read below
+            found.setdefault(f"code:{value.lower()}", f"same error code {value}")
+    for match in _CODE_TOKEN_RE.finditer(text):
+        found.setdefault(f"code:{match.group(1).lower()}", f"same error code {match.group(1)}")
+    for match in _HTTP_RE.finditer(text):
+        status = match.group(1) or match.group(2)
+        found.setdefault(f"http:{status}", f"same HTTP status {status}")
+    for match in _EXCEPTION_RE.finditer(text):
+        name = match.group(1).rsplit(".", 1)[-1]
+        if name not in _GENERIC_EXCEPTIONS:
+            found.setdefault(f"exc:{name.lower()}", f"same exception {name}")
+    frames = [m.group(1) for m in _JAVA_FRAME_RE.finditer(text)]
+    # Python tracebacks list the innermost frame last.
+    frames += [f"{m.group(1).rsplit('/', 1)[-1]}:{m.group(2)}" for m in reversed(list(_PY_FRAME_RE.finditer(text)))]
+    own = [f for f in frames if not f.startswith(_LIBRARY_FRAME_PREFIXES)]
+    for frame in own[:2]:
+        short = ".".join(frame.split(".")[-2:])
+        found.setdefault(f"frame:{frame.lower()}", f"same top stack frame {short}")
+    for url in _URL_RE.findall(text):
+        pattern = url_pattern(url)
+        if pattern.count("/") >= 2:
+            found.setdefault(f"url:{pattern}", f"same URL path {pattern}")
+    message = str(evidence.get("error_message") or "").strip()
+    if message:
+        normal = normalise_message(message)
+        if len(normal) >= 6:
+            digest = hashlib.sha1(normal.encode()).hexdigest()[:16]
+            shown = normal if len(normal) <= 60 else normal[:57] + "..."
+            found[f"msg:{digest}"] = f'same error message "{shown}"'
+    return found
+
+
+def _evidence_value(value: Any) -> str | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    text = str(value).strip()
+    if not text or len(text) > 60:
+        return None
+    return text
+
+
+def extract(
+    *,
+    subject: str,
+    description: str = "",
+    evidence: dict[str, Any] | None = None,
+    ticket_type_key: str | None = None,
+    ticket_type_name: str | None = None,
+) -> Features:
+    """Read a ticket (saved or not) the way the engine compares tickets."""
+    evidence = evidence or {}
+    description = (description or "")[:MAX_TEXT]
+    extra_text = " ".join(str(evidence[k]) for k in sorted(TEXT_EVIDENCE_KEYS) if evidence.get(k))
+    body = f"{description}\n{extra_text}" if extra_text else description
+
+    subject_counts = Counter(words(subject))
+    body_counts = Counter(words(body))
+    terms: dict[str, float] = {}
+    for term in subject_counts.keys() | body_counts.keys():
+        weight = 0.0
+        if subject_counts[term]:
+            weight += SUBJECT_WEIGHT
+        if body_counts[term]:
+            weight += DESCRIPTION_WEIGHT * (1.0 + math.log(body_counts[term]))
+        terms[term] = round(weight, 3)
+    if len(terms) > MAX_TERMS:
+        terms = dict(sorted(terms.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_TERMS])
+
+    prints = fingerprints(f"{subject}\n{body}", evidence)
+
+    values: dict[str, str] = {}
+    if ticket_type_key:
+        values[f"type={ticket_type_key}"] = f"same type {ticket_type_name or ticket_type_key}"
+    for key, raw in sorted(evidence.items()):
+        if key in IGNORED_EVIDENCE_KEYS or key in TEXT_EVIDENCE_KEYS or key == "error_code" or key.endswith("_id"):
+            continue
+        value = _evidence_value(raw)
+        if value is None:
+            continue
+        if key == "browser":
+            value = re.split(r"[\s/]+\d", value)[0]  # "Chrome 120" and "Chrome 121" are the same browser
+        label = EVIDENCE_LABELS.get(key, key.replace("_", " "))
+        values[f"{key}={value.lower()}"] = f"same {label} {value}"
+    return Features(terms=terms, fingerprints=prints, evidence=values, length=round(sum(terms.values()), 3))
