@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from django.db import connection
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
@@ -16,6 +14,7 @@ from tickets.models import (
     BugCluster,
     ClusterEvent,
     ClusterKind,
+    ClusterProfile,
     ClusterStatus,
     Customer,
     Ticket,
@@ -39,45 +38,16 @@ def home_summary(*, user) -> dict[str, Any]:
     }
 
 
-# --- Known bugs: the ranking the filing form's panel shows ---------------------
-# The clustering engine replaces the body of `cluster_suggestions`; its signature
-# and return type are the contract the form relies on.
-
-_WORD_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*[A-Za-z0-9]|[A-Za-z0-9]")
-_CODE_RE = re.compile(r"^(?=.*\d)[A-Za-z0-9_.-]{3,}$")
-_STOPWORDS_TEXT = """
-a an and are as at be but by can cannot could does doesn't for from has have he her his how i if in into is
-it its me my no not of on or our she so that the their them then there they this to was we were what when
-where which who why will with you your customer customers user users get gets getting got
-"""
-_STOPWORDS = frozenset(_STOPWORDS_TEXT.split())
-SUGGESTION_CANDIDATES = 200  # clusters scored in Python after the database narrowed them down
+# --- Known bugs and possible duplicates: the clustering engine's ranking ------------
 
 
 @dataclass(frozen=True)
 class ClusterSuggestion:
-    """One known cluster the form offers as "same bug", with why it matched."""
+    """One known cluster offered as "same bug" (or as a possible duplicate), with why it matched."""
 
     cluster: BugCluster
     score: float
     reasons: list[str]
-
-
-def _words(text: str) -> list[str]:
-    return [w.lower() for w in _WORD_RE.findall(text or "")]
-
-
-def _error_codes(evidence: dict | None, text: str) -> set[str]:
-    """Error codes given as evidence, plus code-like tokens (letters and digits, e.g. E4001) of the text."""
-    codes = set()
-    for key, value in (evidence or {}).items():
-        if "code" in key and isinstance(value, (str, int)) and str(value).strip():
-            codes.add(str(value).strip().lower())
-    for word in _words(text):
-        is_version = "." in word and word.replace(".", "").isdigit()  # "17.2" is a version, not a code
-        if word.isdigit() or (_CODE_RE.match(word) and not is_version):
-            codes.add(word)
-    return {c for c in codes if len(c) >= 3}
 
 
 def cluster_suggestions(
@@ -88,85 +58,54 @@ def cluster_suggestions(
     evidence: dict | None = None,
     kind: str = ClusterKind.BUG,
     limit: int = 5,
+    min_score: float = 0.15,
 ) -> list[ClusterSuggestion]:
-    """Rank open clusters of `kind` by how well they match what the agent has typed so far.
+    """Rank the clusters a ticket like this would be assigned to, the same way the engine does.
 
-    Words of the subject, description and text evidence (error message...) are
-    matched against each open cluster's title, summary, root cause and labels;
-    an error code found in a cluster counts strongly, the same ticket type a
-    little. PostgreSQL narrows the candidates with full-text search; other
-    databases with a token-overlap scan of the most recent open clusters.
-    Only clusters are read, never tickets.
+    Reads what the agent has typed so far (nothing is saved); the "Known bugs" panel shows the result.
     """
-    texts = [subject, description] + [
-        str(v) for k, v in (evidence or {}).items() if isinstance(v, str) and ("error" in k or "message" in k)
-    ]
-    text = " ".join(t for t in texts if t)
-    terms = {w for w in _words(text) if w not in _STOPWORDS and len(w) > 1}
-    codes = _error_codes(evidence, text)
-    if not terms and not codes:
-        return []
-    clusters = BugCluster.objects.filter(status__in=OPEN_CLUSTER_STATUSES, kind=kind).select_related("owner")
-    if connection.vendor == "postgresql":
-        clusters = _postgres_candidates(clusters, terms | codes, codes)
-    else:
-        clusters = clusters.order_by("-last_reported_at", "-id")
-    suggestions = [
-        s for s in (_score(c, terms, codes, ticket_type) for c in clusters[:SUGGESTION_CANDIDATES]) if s is not None
-    ]
-    suggestions.sort(key=lambda s: (-s.score, -(s.cluster.ticket_count or 0), -s.cluster.pk))
-    return suggestions[:limit]
+    from tickets.clustering.engine import rank
+    from tickets.clustering.features import extract
 
-
-def _postgres_candidates(clusters: QuerySet[BugCluster], terms: set[str], codes: set[str]) -> QuerySet[BugCluster]:
-    from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
-
-    vector = (
-        SearchVector("title", weight="A", config="english")
-        + SearchVector("summary", weight="B", config="english")
-        + SearchVector("root_cause", weight="C", config="english")
+    features = extract(
+        subject=subject,
+        description=description,
+        evidence=evidence,
+        ticket_type_key=ticket_type.key if ticket_type else None,
+        ticket_type_name=ticket_type.name if ticket_type else None,
     )
-    safe_terms = sorted(t for t in terms if re.fullmatch(r"[a-z0-9]+", t))
-    match = Q(pk__in=[])
-    query = None
-    if safe_terms:
-        query = SearchQuery(" | ".join(safe_terms), search_type="raw", config="english")
-        match |= Q(search=query)
-    for code in codes:
-        match |= Q(title__icontains=code) | Q(summary__icontains=code) | Q(labels__icontains=code)
-    clusters = clusters.annotate(search=vector).filter(match)
-    if query is not None:
-        return clusters.annotate(rank=SearchRank(vector, query)).order_by("-rank", "-last_reported_at")
-    return clusters.order_by("-last_reported_at")
+    # Fixed clusters still collect tickets (they count against the fix) but the panel offers open bugs only.
+    matches = [m for m in rank(features, kind=kind, limit=limit + 3) if m.cluster.status in OPEN_CLUSTER_STATUSES]
+    matches = matches[:limit]
+    return [
+        ClusterSuggestion(cluster=m.cluster, score=m.score, reasons=m.reasons) for m in matches if m.score >= min_score
+    ]
 
 
-def _score(cluster: BugCluster, terms: set[str], codes: set[str], ticket_type: TicketType | None):
-    haystack = " ".join([cluster.title, cluster.summary, cluster.root_cause, " ".join(map(str, cluster.labels or []))])
-    cluster_words = set(_words(haystack))
-    title_words = set(_words(cluster.title))
-    reasons: list[str] = []
-    score = 0.0
-    same_codes = sorted(c for c in codes if c in cluster_words)
-    if same_codes:
-        score += 0.6
-        reasons.append(f"same error code {', '.join(same_codes)}")
-    shared = sorted(terms & cluster_words - set(same_codes))
-    if shared:
-        in_title = terms & title_words
-        overlap = len(shared) / max(len(terms), 1)
-        score += 0.35 * overlap + 0.15 * (len(in_title) / max(len(title_words), 1))
-        reasons.append("matching words: " + ", ".join(shared[:6]))
-    rank = getattr(cluster, "rank", None)  # PostgreSQL full-text rank: stems match too ("failing" ~ "fails")
-    if rank:
-        if not reasons:
-            reasons.append("similar wording (full-text match)")
-        score = max(score, min(float(rank), 0.5))
-    if not reasons:
-        return None
-    if ticket_type is not None and cluster.ticket_type_id == ticket_type.pk:
-        score += 0.1
-        reasons.append(f"same ticket type ({ticket_type.name})")
-    return ClusterSuggestion(cluster=cluster, score=round(min(score, 1.0), 3), reasons=reasons)
+def cluster_possible_duplicates(
+    *, cluster: BugCluster, limit: int = 5, min_score: float = 0.3
+) -> list[ClusterSuggestion]:
+    """Other assignable clusters of the same kind that look like the same bug (candidates for a merge)."""
+    from tickets.clustering.engine import rank
+    from tickets.clustering.features import Features, fingerprint_label
+
+    profile = ClusterProfile.objects.filter(pk=cluster.pk).first()
+    if profile is None or not profile.exemplars:
+        return []
+    terms: dict[str, float] = {}
+    for exemplar in profile.exemplars:
+        for term, weight in (exemplar.get("t") or {}).items():
+            terms[term] = max(terms.get(term, 0.0), weight)
+    features = Features(
+        terms=terms,
+        fingerprints={k: fingerprint_label(k) for k, n in profile.fingerprints.items() if n * 2 >= profile.tickets},
+        evidence={},
+        length=sum(terms.values()) / max(len(profile.exemplars), 1),
+    )
+    matches = rank(features, kind=cluster.kind, limit=limit, exclude_cluster_ids=(cluster.pk,))
+    return [
+        ClusterSuggestion(cluster=m.cluster, score=m.score, reasons=m.reasons) for m in matches if m.score >= min_score
+    ]
 
 
 # --- The agent's closed loop -----------------------------------------------------

@@ -17,6 +17,23 @@ def cluster_refresh_counters_task(cluster_id: int) -> int | None:
     return cluster_refresh_counters(cluster=cluster).ticket_count
 
 
+@shared_task(name="tickets.cluster_assign", ignore_result=True, acks_late=True)
+def cluster_assign_task(ticket_id: int) -> int | None:
+    """Put one filed ticket in its cluster (safe to run twice); returns the cluster's id."""
+    from tickets.clustering.engine import ticket_assign
+
+    result = ticket_assign(ticket_id=ticket_id)
+    return result.cluster.pk if result.cluster else None
+
+
+@shared_task(name="tickets.clusters_assign_pending", ignore_result=True)
+def clusters_assign_pending_task() -> int:
+    """Assign tickets whose assignment task never ran (broker outage, worker crash); returns how many."""
+    from tickets.clustering.engine import tickets_assign_pending
+
+    return tickets_assign_pending()
+
+
 @shared_task(name="tickets.uploads_purge_stale")
 def uploads_purge_stale_task() -> int:
     """Delete report-form uploads that never became an attachment (safe to run twice); returns how many."""

@@ -31,6 +31,7 @@ app.conf.beat_schedule = {
     # New tickets join the organisation's daily volume here, in one set-based step, not per ticket.
     "metrics-rollup-recent-days": every(5 * 60, "metrics.rollup_recent_days"),
     "webhook-deliveries-sweep": every(60, "tickets.webhook_deliveries_sweep"),
+    "clusters-assign-pending": every(30, "tickets.clusters_assign_pending"),
     "idempotency-records-purge": every(3600, "tickets.idempotency_records_purge"),
 }
 

@@ -26,7 +26,7 @@ from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import F
-from django.db.models.functions import Greatest, Least
+from django.db.models.functions import Coalesce, Greatest, Least
 from django.utils import timezone
 
 from tickets import signals
@@ -50,7 +50,7 @@ K1, B = 1.2, 0.75  # BM25
 NEIGHBOUR_SHARE = 0.75  # text similarity = share x nearest exemplar + (1 - share) x centroid coverage
 FINGERPRINT_BONUS = {"code": 0.35, "msg": 0.30, "frame": 0.20, "exc": 0.12, "url": 0.10, "http": 0.06}
 FINGERPRINT_CAP = 0.5
-CODE_CONFLICT_PENALTY = 0.15
+CODE_CONFLICT_MARGIN = 0.05
 EVIDENCE_BONUS = 0.04
 EVIDENCE_CAP = 0.12
 TYPE_MISMATCH_PENALTY = 0.1
@@ -114,19 +114,24 @@ class _Stats:
         return math.log(1.0 + (self.tickets - df + 0.5) / (df + 0.5))
 
 
-def _retrieve(weights: dict[str, float], kind: str, exclude: tuple[int, ...]) -> dict[int, tuple[float, float]]:
-    """Candidate clusters from the postings: cluster id -> (coverage, score)."""
+def _retrieve(
+    weights: dict[str, float], text_terms: set[str], kind: str, exclude: tuple[int, ...]
+) -> dict[int, tuple[float, float]]:
+    """Candidate clusters from the postings: cluster id -> (weight of the ticket's words it has, score)."""
     if not weights:
         return {}
     qn = connection.ops.quote_name
-    values = ", ".join(["(%s, %s)"] * len(weights))
-    params: list[Any] = [v for item in weights.items() for v in item]
+    values = ", ".join(["(%s, %s, %s)"] * len(weights))
+    params: list[Any] = []
+    for term, weight in weights.items():
+        params += [term, weight, 1.0 if term in text_terms else 0.0]
     excluded = ""
     if exclude:
         excluded = f" AND p.{qn('cluster_id')} NOT IN ({', '.join(['%s'] * len(exclude))})"
     sql = (
-        f"WITH q(term, w) AS (VALUES {values}) "
-        f"SELECT p.{qn('cluster_id')}, SUM(q.w), SUM(q.w * p.{qn('weight')} / (p.{qn('weight')} + 1.0)) AS s "
+        f"WITH q(term, w, text) AS (VALUES {values}) "
+        f"SELECT p.{qn('cluster_id')}, SUM(q.w * q.text), "
+        f"SUM(q.w * p.{qn('weight')} / (p.{qn('weight')} + 1.0)) AS s "
         f"FROM {qn('tickets_clusterterm')} p JOIN q ON p.{qn('term')} = q.term "
         f"WHERE p.{qn('kind')} = %s{excluded} "
         f"GROUP BY p.{qn('cluster_id')} ORDER BY s DESC LIMIT {CANDIDATES}"
@@ -164,10 +169,10 @@ def rank(
 
     looked_up = sorted(features.terms, key=lambda t: -features.terms[t] * idf[t])[:QUERY_TERMS]
     weights = {t: round(features.terms[t] * idf[t], 4) for t in looked_up}
+    text_weight = sum(weights[t] for t in looked_up) or 1.0
     for term in fingerprint_terms:
         weights[term] = round(3.0 * stats.idf(term), 4)
-    total_weight = sum(weights.values()) or 1.0
-    found = _retrieve(weights, kind, tuple(exclude_cluster_ids))
+    found = _retrieve(weights, set(looked_up), kind, tuple(exclude_cluster_ids))
     if not found:
         return []
 
@@ -179,7 +184,7 @@ def rank(
         cluster = profile.cluster
         if cluster.status not in ASSIGNABLE_CLUSTER_STATUSES:
             continue
-        coverage = found[cluster.pk][0] / total_weight
+        coverage = found[cluster.pk][0] / text_weight
         nearest = max(
             (_bm25(features.terms, e.get("t") or {}, e.get("n") or 1.0, stats, idf) for e in profile.exemplars),
             default=0.0,
@@ -197,9 +202,22 @@ def rank(
             reasons.append("shared words: " + ", ".join(shared_words))
         score += text + _recency(cluster, now)
         score = max(0.0, min(score, 1.0))
+        if _code_conflict(features, profile):
+            # Another error code is another bug: still offered to people, never joined automatically.
+            score = min(score, JOIN_THRESHOLD - CODE_CONFLICT_MARGIN)
+            reasons.append("but a different error code")
         matches.append(Match(cluster=cluster, score=round(score, 4), text_similarity=round(text, 4), reasons=reasons))
     matches.sort(key=lambda m: (-m.score, -m.text_similarity, -m.cluster.pk))
     return matches[:limit]
+
+
+def _code_conflict(features: Features, profile: ClusterProfile) -> bool:
+    """The ticket has an error code, none of the cluster's, and most of the cluster's tickets carry another."""
+    own_codes = [k for k in features.fingerprints if k.startswith("code:")]
+    if not own_codes or any(profile.fingerprints.get(k) for k in own_codes):
+        return False
+    their_codes = sum(n for k, n in profile.fingerprints.items() if k.startswith("code:"))
+    return their_codes * 2 >= max(profile.tickets, 1)
 
 
 def _evidence_score(features: Features, profile: ClusterProfile, stats: _Stats) -> tuple[float, list[str]]:
@@ -210,11 +228,6 @@ def _evidence_score(features: Features, profile: ClusterProfile, stats: _Stats) 
             bonus += FINGERPRINT_BONUS.get(key.split(":", 1)[0], 0.05)
             reasons.append(label)
     bonus = min(bonus, FINGERPRINT_CAP)
-    own_codes = [k for k in features.fingerprints if k.startswith("code:")]
-    if own_codes and not any(profile.fingerprints.get(k) for k in own_codes):
-        their_codes = sum(n for k, n in profile.fingerprints.items() if k.startswith("code:"))
-        if their_codes * 2 >= max(profile.tickets, 1):  # most of its tickets carry another code
-            bonus -= CODE_CONFLICT_PENALTY
     shared = []
     evidence_bonus = 0.0
     for key, label in features.evidence.items():
@@ -225,7 +238,7 @@ def _evidence_score(features: Features, profile: ClusterProfile, stats: _Stats) 
                 if dominant * 5 >= profile.tickets * 4 and profile.tickets:
                     evidence_bonus -= TYPE_MISMATCH_PENALTY
             continue
-        share = count / max(profile.tickets, 1)
+        share = min(count / max(profile.tickets, 1), 1.0)
         specificity = min(stats.idf(index.EVIDENCE_PREFIX + key) / 3.0, 1.0)
         evidence_bonus += EVIDENCE_BONUS * share * (0.5 + specificity)
         if share >= 0.5:
@@ -320,62 +333,65 @@ def _claim(ticket: Ticket, cluster: BugCluster, confidence: float, reasons: list
 
 
 def _join(ticket: Ticket, features: Features, match: Match) -> tuple[BugCluster | None, bool]:
-    cluster = match.cluster
     with transaction.atomic():
-        profile = ClusterProfile.objects.select_for_update().filter(pk=cluster.pk).first()
-        if profile is None:
-            return None, False
-        if not _claim(ticket, cluster, match.score, match.reasons, features):
+        added = _add(ticket, match.cluster, features, match.score, match.reasons)
+        if not added:
             transaction.set_rollback(True)
             return None, False
-        BugCluster.objects.filter(pk=cluster.pk).update(
-            ticket_count=F("ticket_count") + 1,
-            first_reported_at=Least(F("first_reported_at"), ticket.reported_at),
-            last_reported_at=Greatest(F("last_reported_at"), ticket.reported_at),
-            updated_at=timezone.now(),
-        )
-        index.profile_add(profile, ticket.pk, features)
-        ClusterProfile.objects.filter(pk=cluster.pk).update(
-            exemplars=profile.exemplars,
-            fingerprints=profile.fingerprints,
-            evidence=profile.evidence,
-            tickets=profile.tickets,
-            updated_at=timezone.now(),
-        )
-        index.postings_add(cluster_id=cluster.pk, kind=cluster.kind, features_list=[features])
-        index.stats_add([features])
+    return match.cluster, False
+
+
+def _add(ticket: Ticket, cluster: BugCluster, features: Features, confidence: float, reasons: list[str]) -> bool:
+    """Inside a transaction: claim the ticket for `cluster` and fold it into the cluster's index."""
+    profile = ClusterProfile.objects.select_for_update().filter(pk=cluster.pk).first()
+    if profile is None or not _claim(ticket, cluster, confidence, reasons, features):
+        return False
+    BugCluster.objects.filter(pk=cluster.pk).update(
+        ticket_count=F("ticket_count") + 1,
+        first_reported_at=Coalesce(Least(F("first_reported_at"), ticket.reported_at), ticket.reported_at),
+        last_reported_at=Coalesce(Greatest(F("last_reported_at"), ticket.reported_at), ticket.reported_at),
+        updated_at=timezone.now(),
+    )
+    index.profile_add(profile, ticket.pk, features)
+    ClusterProfile.objects.filter(pk=cluster.pk).update(
+        exemplars=profile.exemplars,
+        fingerprints=profile.fingerprints,
+        evidence=profile.evidence,
+        tickets=profile.tickets,
+        updated_at=timezone.now(),
+    )
+    index.postings_add(cluster_id=cluster.pk, kind=cluster.kind, features_list=[features])
+    index.stats_add([features])
     cluster.ticket_count += 1
+    if cluster.first_reported_at is None or ticket.reported_at < cluster.first_reported_at:
+        cluster.first_reported_at = ticket.reported_at
     if cluster.last_reported_at is None or ticket.reported_at > cluster.last_reported_at:
         cluster.last_reported_at = ticket.reported_at
-    return cluster, False
+    return True
 
 
 def _open(ticket: Ticket, features: Features, kind: str, nearest: Match | None) -> tuple[BugCluster | None, bool]:
+    """Open a cluster titled by the ticket; its confidence is how far the nearest cluster was."""
     from tickets.services import cluster_create
 
-    reasons = ["no similar open cluster: opened a new one"]
+    confidence = 1.0
+    reasons = ["opened a new cluster: no similar cluster of its kind"]
     if nearest is not None:
-        reasons = [f"nearest open cluster #{nearest.cluster.pk} scored {nearest.score:.2f}, below {JOIN_THRESHOLD}"]
+        confidence = 1.0 - nearest.score
+        reasons = [
+            f"opened a new cluster: the nearest, #{nearest.cluster.pk}, scored {nearest.score:.2f} "
+            f"(joining takes {JOIN_THRESHOLD:.2f})"
+        ]
     with transaction.atomic():
-        locked = Ticket.objects.select_for_update().filter(pk=ticket.pk, cluster__isnull=True).exists()
-        if not locked:
+        if not Ticket.objects.select_for_update().filter(pk=ticket.pk, cluster__isnull=True).exists():
             return None, False
+        # Creating the cluster indexes its own words (see receivers.on_cluster_saved).
         cluster = cluster_create(
-            title=ticket.subject,
-            kind=kind,
-            ticket_type=ticket.ticket_type if ticket.ticket_type_id else None,
-            ticket_count=1,
-            first_reported_at=ticket.reported_at,
-            last_reported_at=ticket.reported_at,
+            title=ticket.subject, kind=kind, ticket_type=ticket.ticket_type if ticket.ticket_type_id else None
         )
-        if not _claim(ticket, cluster, 1.0, reasons, features):
+        if not _add(ticket, cluster, features, confidence, reasons):
             transaction.set_rollback(True)
             return None, False
-        profile = ClusterProfile(cluster=cluster, kind=kind)
-        index.profile_add(profile, ticket.pk, features)
-        profile.save(force_insert=True)
-        index.postings_add(cluster_id=cluster.pk, kind=kind, features_list=[features])
-        index.stats_add([features])
     return cluster, True
 
 

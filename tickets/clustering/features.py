@@ -97,7 +97,7 @@ _CODE_CONTEXT_RE = re.compile(
 )
 _CODE_TOKEN_RE = re.compile(r"\b((?:ERR|E|ERROR)[-_]?\d{3,6}|[A-Z]{2,6}-\d{3,6}|ERR_[A-Z][A-Z0-9_]{3,})\b")
 _HTTP_RE = re.compile(
-    r"\b(?:HTTP(?:/\d(?:\.\d)?)?|status(?: code)?|response)\s*[:=]?\s*([1-5]\d\d)\b"
+    r"\b(?:HTTP(?:/\d(?:\.\d)?)?|status(?: code)?|response)\s*[:=]?\s*([45]\d\d)\b"
     r"|\b([45]\d\d)\s+(?:error|internal server error|bad gateway|service unavailable|gateway time-?out|not found"
     r"|forbidden|unauthori[sz]ed|bad request|too many requests|conflict)\b",
     re.I,
@@ -228,6 +228,25 @@ def fingerprints(text: str, evidence: dict[str, Any]) -> dict[str, str]:
             shown = normal if len(normal) <= 60 else normal[:57] + "..."
             found[f"msg:{digest}"] = f'same error message "{shown}"'
     return found
+
+
+_FINGERPRINT_LABELS = {
+    "code": "same error code {}",
+    "http": "same HTTP status {}",
+    "exc": "same exception {}",
+    "frame": "same top stack frame {}",
+    "url": "same URL path {}",
+}
+
+
+def fingerprint_label(key: str) -> str:
+    """The words for a stored fingerprint key (a normalised message is kept only as a digest)."""
+    kind, _, value = key.partition(":")
+    if kind == "msg":
+        return "same error message"
+    if kind == "frame":
+        value = ".".join(value.split(".")[-2:])
+    return _FINGERPRINT_LABELS.get(kind, "same {}").format(value)
 
 
 def _evidence_value(value: Any) -> str | None:

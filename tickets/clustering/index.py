@@ -83,8 +83,8 @@ def exemplar(ticket_id: int, features: Features) -> dict:
     return {"id": ticket_id, "t": features.terms, "n": features.length}
 
 
-def profile_add(profile: ClusterProfile, ticket_id: int, features: Features) -> None:
-    """Fold one ticket into a cluster's profile (the caller saves it)."""
+def profile_add(profile: ClusterProfile, ticket_id: int, features: Features, count: bool = True) -> None:
+    """Fold one ticket (or, with count=False, the cluster's own words) into its profile; the caller saves it."""
     exemplars = [e for e in profile.exemplars if e.get("id") != ticket_id]
     exemplars.append(exemplar(ticket_id, features))
     if len(exemplars) > EXEMPLARS_MAX:
@@ -94,7 +94,8 @@ def profile_add(profile: ClusterProfile, ticket_id: int, features: Features) -> 
         profile.fingerprints[key] = profile.fingerprints.get(key, 0) + 1
     for key in features.evidence:
         profile.evidence[key] = profile.evidence.get(key, 0) + 1
-    profile.tickets += 1
+    if count:
+        profile.tickets += 1
 
 
 def cluster_index_drop(*, cluster_id: int) -> None:
@@ -102,11 +103,28 @@ def cluster_index_drop(*, cluster_id: int) -> None:
     ClusterTerm.objects.filter(cluster_id=cluster_id).delete()
 
 
-def cluster_index_rebuild(*, cluster: BugCluster) -> None:
-    """Rebuild a cluster's postings and profile from its tickets (after people moved tickets, or a reopen).
+CLUSTER_TEXT_ID = 0  # the exemplar that holds the cluster's own words (title, summary, root cause)
 
-    Tickets the engine has not read yet are read now. A cluster that is no longer assignable keeps its
-    profile (for "possible duplicates") but leaves the postings.
+
+def cluster_text_features(cluster: BugCluster) -> Features:
+    """The cluster's own words as product wrote them: a better title makes the engine find it better."""
+    from tickets.clustering.features import extract
+
+    ticket_type = cluster.ticket_type if cluster.ticket_type_id else None
+    return extract(
+        subject=cluster.title,
+        description="\n".join(t for t in (cluster.summary, cluster.root_cause) if t),
+        ticket_type_key=ticket_type.key if ticket_type else None,
+        ticket_type_name=ticket_type.name if ticket_type else None,
+    )
+
+
+def cluster_index_rebuild(*, cluster: BugCluster) -> None:
+    """Rebuild a cluster's postings and profile from its own words and its tickets.
+
+    Called when a cluster is created or its title or summary change, after people moved tickets, and
+    on a reopen. Tickets the engine has not read yet are read now. A cluster that is no longer
+    assignable keeps its profile (for "possible duplicates") but leaves the postings.
     """
     from tickets.clustering.engine import features_for_ticket
 
@@ -130,7 +148,9 @@ def cluster_index_rebuild(*, cluster: BugCluster) -> None:
             ticket.match_features = features_by_id[ticket.pk].as_json()
         Ticket.objects.bulk_update(unread, ["match_features"], batch_size=500)
         stats_add(features_by_id[t.pk] for t in unread)
+    text = cluster_text_features(cluster)
     profile = ClusterProfile(cluster=cluster, kind=cluster.kind)
+    profile_add(profile, CLUSTER_TEXT_ID, text, count=False)
     for ticket in tickets:
         profile_add(profile, ticket.pk, features_by_id[ticket.pk])
     ClusterProfile.objects.update_or_create(
@@ -143,5 +163,5 @@ def cluster_index_rebuild(*, cluster: BugCluster) -> None:
             "tickets": profile.tickets,
         },
     )
-    if cluster.status in ASSIGNABLE_CLUSTER_STATUSES and tickets:
-        postings_add(cluster_id=cluster.pk, kind=cluster.kind, features_list=features_by_id.values())
+    if cluster.status in ASSIGNABLE_CLUSTER_STATUSES:
+        postings_add(cluster_id=cluster.pk, kind=cluster.kind, features_list=[text, *features_by_id.values()])

@@ -41,12 +41,16 @@ from tickets.evidence import evidence_validate
 from tickets.models import (
     Attachment,
     BugCluster,
+    ClusterCorrection,
     ClusterEvent,
+    ClusterProfile,
+    ClusterTerm,
     Customer,
     PlanTier,
     Requirement,
     Role,
     Segment,
+    TermStat,
     Ticket,
     TicketType,
 )
@@ -85,7 +89,17 @@ def demo_is_loaded() -> bool:
 
 def demo_reset() -> None:
     """Delete all tickets, clusters, their events and customers (the demo's data; users are kept)."""
-    models = [ClusterEvent, Attachment, Ticket, BugCluster, Customer]
+    models = [
+        ClusterEvent,
+        ClusterCorrection,
+        ClusterTerm,
+        ClusterProfile,
+        TermStat,
+        Attachment,
+        Ticket,
+        BugCluster,
+        Customer,
+    ]
     if connection.vendor == "postgresql":
         tables = ", ".join(connection.ops.quote_name(m._meta.db_table) for m in models)
         with transaction.atomic(), connection.cursor() as cursor:

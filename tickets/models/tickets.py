@@ -59,6 +59,7 @@ class Ticket(models.Model):
     )
     match_features = models.JSONField(
         default=dict,
+        db_default=models.Value({}, output_field=models.JSONField()),
         blank=True,
         help_text="What the clustering engine read from the ticket (weighted terms, fingerprints, evidence).",
     )

@@ -1,6 +1,7 @@
 """Replay a CSV of real bug reports through the clustering engine on a throwaway database and score it."""
 
 import json
+import os
 import sys
 
 from django.core.management.base import BaseCommand, CommandError
@@ -32,6 +33,9 @@ class Command(BaseCommand):
             raise CommandError(f"No reports in {path}" + (f" for project {project!r}" if project else ""))
         self.stderr.write(f"Replaying {len(reports)} reports on a throwaway database...")
         old_name = connection.settings_dict["NAME"]
+        # A throwaway database of its own: in memory on SQLite, a uniquely named one on PostgreSQL.
+        test_settings = connection.settings_dict.setdefault("TEST", {})
+        test_settings["NAME"] = None if connection.vendor == "sqlite" else f"{old_name}_replay_{os.getpid()}"
         connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
         try:
             figures = replay(reports, progress=self._progress(len(reports)))

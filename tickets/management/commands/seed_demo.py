@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC
 
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.dateparse import parse_datetime
 from tqdm import tqdm
@@ -36,6 +37,11 @@ class Command(BaseCommand):
             "--reset", action="store_true", help="delete all tickets, clusters and customers first (keeps users)"
         )
         parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+        parser.add_argument(
+            "--no-clustering",
+            action="store_true",
+            help="leave the clustering index empty and the newest tickets waiting (run clustering_rebuild later)",
+        )
 
     def handle(self, *args, **options):
         tickets = options["tickets"]
@@ -76,5 +82,8 @@ class Command(BaseCommand):
                 f"{result.users} users in {result.seconds:.1f} s."
             )
         )
+        if not options["no_clustering"]:
+            # The engine reads the history, then assigns the tickets filed since the last import, with reasons.
+            call_command("clustering_rebuild", no_progress=options["no_progress"], stdout=self.stdout)
         logins = ", ".join(u[0] for u in DEMO_USERS)
         self.stdout.write(f"Demo logins: {logins} (password: {DEMO_PASSWORD})")

@@ -1,0 +1,238 @@
+"""The clustering engine: similar tickets land together with reasons, unrelated ones do not, people win."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from tests.tickets.factories import ClusterFactory, TicketFactory
+from tickets.clustering import features as feats
+from tickets.clustering.engine import ticket_assign, tickets_assign_pending
+from tickets.clustering.index import cluster_index_rebuild
+from tickets.models import (
+    AssignmentSource,
+    BugCluster,
+    ClusterKind,
+    ClusterStatus,
+    ClusterTerm,
+    FeedbackKind,
+    Ticket,
+    TicketType,
+)
+from tickets.services import cluster_set_status, ticket_create
+
+pytestmark = pytest.mark.django_db
+ROOT = Path(__file__).resolve().parents[2]
+
+CHECKOUT_4001 = [
+    ("Checkout error 4001 with PayPal", "Customer sees error 4001 when paying."),
+    ("Can't pay - error code 4001", "PayPal window closes and the page shows code 4001."),
+    ("Payment fails at checkout (4001)", "Tried twice, error 4001 both times."),
+    ("URGENT: checkout broken, error 4001", "Whole team cannot pay their invoice, error 4001."),
+    ("Error 4001 on payment page", "After choosing PayPal the payment step fails with 4001."),
+]
+
+
+def file(subject, description="", *, type_key="payment_failure", evidence=None, kind=FeedbackKind.BUG_REPORT):
+    ticket = TicketFactory(
+        subject=subject,
+        description=description,
+        ticket_type=TicketType.objects.get(key=type_key) if type_key else None,
+        evidence=evidence or {},
+        feedback_kind=kind,
+    )
+    result = ticket_assign(ticket_id=ticket.pk)
+    ticket.refresh_from_db()
+    return ticket, result
+
+
+def test_five_tickets_with_error_4001_land_in_one_cluster_with_reasons():
+    tickets = [file(s, d, evidence={"error_code": "4001", "payment_method": "paypal"})[0] for s, d in CHECKOUT_4001]
+    assert len({t.cluster_id for t in tickets}) == 1
+    cluster = BugCluster.objects.get()
+    assert cluster.ticket_count == 5 and cluster.title == CHECKOUT_4001[0][0]
+    joined = tickets[-1]
+    assert joined.assignment_source == AssignmentSource.ENGINE
+    assert 0.5 <= joined.assignment_confidence <= 1
+    assert "same error code 4001" in joined.assignment_reasons
+    assert any(r.startswith("text similar") for r in joined.assignment_reasons)
+    assert any("payment method paypal" in r for r in joined.assignment_reasons)
+
+
+def test_unrelated_tickets_open_their_own_clusters():
+    a, _ = file("Checkout error 4001 with PayPal", evidence={"error_code": "4001"})
+    b, _ = file("Okta SSO sign-in loops back to the login page", type_key="login_issue")
+    c, result = file("Dashboard takes 20 seconds to load", type_key="performance_issue")
+    assert len({a.cluster_id, b.cluster_id, c.cluster_id}) == 3
+    assert result.created and c.assignment_reasons[0].startswith("opened a new cluster")
+
+
+def test_a_different_error_code_keeps_tickets_apart():
+    a, _ = file("Card payment fails at checkout", evidence={"error_code": "4001"})
+    for _ in range(2):
+        file("Card payment fails at checkout", evidence={"error_code": "4001"})
+    b, _ = file("Card payment fails at checkout", evidence={"error_code": "5003"})
+    assert a.cluster_id != b.cluster_id
+
+
+def test_fingerprints_are_read_from_messages_stack_traces_and_urls():
+    prints = feats.fingerprints(
+        "Request to https://app.example.com/api/orders/84412/pay?x=1 failed: HTTP 502 Bad Gateway\n"
+        "java.lang.NullPointerException\n\tat com.acme.billing.Invoice.render(Invoice.java:42)\n"
+        "\tat java.base/java.lang.Thread.run(Thread.java:833)",
+        {"error_message": "Token 9f8e7d6c5b4a3f2e expired for user 123 at 2026-11-20"},
+    )
+    assert prints["http:502"] == "same HTTP status 502"
+    assert prints["exc:nullpointerexception"] == "same exception NullPointerException"
+    assert prints["frame:com.acme.billing.invoice.render"] == "same top stack frame Invoice.render"
+    assert "url:/api/orders/:id/pay" in prints
+    message = next(v for k, v in prints.items() if k.startswith("msg:"))
+    assert message == 'same error message "token <hex> expired for user <n> at <n>-<n>-<n>"'
+    # The same message with other ids gives the same fingerprint.
+    again = feats.fingerprints("", {"error_message": "Token 0a1b2c3d4e5f6a7b expired for user 9 at 2025-01-02"})
+    assert set(again) & {k for k in prints if k.startswith("msg:")}
+
+
+def test_feature_requests_cluster_apart_from_bugs_with_the_same_words():
+    bug, _ = file("Export to Excel loses formatting", type_key="feature_bug")
+    request, _ = file("Export to Excel loses formatting", type_key="feature_request", kind=FeedbackKind.FEATURE_REQUEST)
+    assert bug.cluster_id != request.cluster_id
+    assert request.cluster.kind == ClusterKind.FEATURE_REQUEST
+    again, _ = file("Excel export loses the formatting", type_key="feature_request", kind=FeedbackKind.FEATURE_REQUEST)
+    assert again.cluster_id == request.cluster_id
+
+
+def test_running_the_assignment_twice_changes_nothing():
+    ticket = TicketFactory(subject="Checkout error 4001", evidence={"error_code": "4001"})
+    first = ticket_assign(ticket_id=ticket.pk)
+    second = ticket_assign(ticket_id=ticket.pk)
+    assert first.cluster is not None and second.cluster is None and second.skipped == "already assigned"
+    assert BugCluster.objects.count() == 1 and BugCluster.objects.get().ticket_count == 1
+
+
+def test_a_ticket_a_person_placed_is_never_moved_by_the_engine():
+    file(*CHECKOUT_4001[0], evidence={"error_code": "4001"})
+    elsewhere = ClusterFactory(title="Unrelated login bug")
+    ticket = TicketFactory(
+        subject=CHECKOUT_4001[1][0],
+        evidence={"error_code": "4001"},
+        cluster=elsewhere,
+        assignment_source=AssignmentSource.PERSON,
+    )
+    result = ticket_assign(ticket_id=ticket.pk)
+    call_command("clustering_rebuild", no_progress=True, stdout=open("/dev/null", "w"))
+    ticket.refresh_from_db()
+    assert result.skipped == "placed by a person"
+    assert ticket.cluster == elsewhere and ticket.assignment_source == AssignmentSource.PERSON
+    assert ticket.match_features  # read into its cluster, so that cluster learns its words
+
+
+def test_filing_enqueues_the_assignment_after_commit(django_capture_on_commit_callbacks):
+    payment = TicketType.objects.get(key="payment_failure")
+    with django_capture_on_commit_callbacks(execute=True):
+        ticket = ticket_create(
+            subject="Checkout error 4001",
+            ticket_type=payment,
+            evidence={"payment_method": "paypal", "amount": "EUR 10.00", "error_code": "4001"},
+        )
+    ticket.refresh_from_db()
+    assert ticket.cluster is not None and ticket.assignment_source == AssignmentSource.ENGINE
+
+
+def test_a_ticket_whose_task_was_lost_is_assigned_by_the_sweep(monkeypatch, django_capture_on_commit_callbacks):
+    from tickets import tasks
+
+    def broker_down(*args, **kwargs):
+        raise ConnectionError("broker down")
+
+    monkeypatch.setattr(tasks.cluster_assign_task, "delay", broker_down)
+    with django_capture_on_commit_callbacks(execute=True):
+        ticket = ticket_create(subject="Okta SSO loop", ticket_type=None)
+    ticket.refresh_from_db()
+    assert ticket.cluster is None  # kept, waiting
+    assert tickets_assign_pending(older_than_seconds=0) == 1
+    ticket.refresh_from_db()
+    assert ticket.cluster is not None
+
+
+def test_a_verified_cluster_leaves_retrieval_and_a_reopened_one_comes_back(product_lead):
+    ticket, _ = file("Checkout error 4001 with PayPal", evidence={"error_code": "4001"})
+    cluster = ticket.cluster
+    cluster.status = ClusterStatus.FIXED
+    cluster.save(update_fields=["status"])
+    assert ClusterTerm.objects.filter(cluster=cluster).exists()  # fixed: later tickets still count against the fix
+    from tickets.clustering.receivers import on_cluster_status_changed
+
+    on_cluster_status_changed(sender=BugCluster, cluster=cluster, old_status="fixed", new_status="verified")
+    assert not ClusterTerm.objects.filter(cluster=cluster).exists()
+    other, _ = file("Checkout error 4001 with PayPal again", evidence={"error_code": "4001"})
+    assert other.cluster_id != cluster.pk
+    cluster_set_status(cluster=other.cluster, status=ClusterStatus.ACKNOWLEDGED, actor=product_lead)
+    on_cluster_status_changed(sender=BugCluster, cluster=cluster, old_status="verified", new_status="acknowledged")
+    assert ClusterTerm.objects.filter(cluster=cluster).exists()
+
+
+def test_a_better_title_makes_the_cluster_easier_to_find():
+    cluster = ClusterFactory(title="Bug 17")
+    ticket, _ = file("Invoices PDF render blank")
+    assert ticket.cluster_id != cluster.pk
+    cluster.title = "Invoice PDF renders blank page"
+    cluster.save()  # product's words are indexed at once
+    again, _ = file("Invoice PDF blank")
+    assert {again.cluster_id} <= {cluster.pk, ticket.cluster_id}
+    cluster_index_rebuild(cluster=cluster)
+    assert ClusterTerm.objects.filter(cluster=cluster, term="invoic").exists()
+
+
+def test_assignment_costs_a_fixed_number_of_queries(django_assert_max_num_queries):
+    for subject, description in CHECKOUT_4001[:3]:
+        file(subject, description, evidence={"error_code": "4001"})
+    for n in range(20):
+        file(f"Unrelated problem number {n} in reports module {n * 7}", type_key="feature_bug")
+    ticket = TicketFactory(
+        subject=CHECKOUT_4001[3][0], description=CHECKOUT_4001[3][1], evidence={"error_code": "4001"}
+    )
+    # load, statistics, retrieval, profiles, then lock, claim, counters, profile, postings, statistics
+    # (+ savepoint and release on the way in and out)
+    with django_assert_max_num_queries(12):
+        result = ticket_assign(ticket_id=ticket.pk)
+    assert result.cluster is not None and not result.created
+
+
+def test_evaluate_clustering_replays_a_csv_and_prints_its_figures(tmp_path):
+    path = tmp_path / "reports.csv"
+    rows = ["id,project,group_id,dup_of,title,description,created,product,component"]
+    rows += [
+        "1,demo,g1,,Checkout error 4001 with PayPal,customer sees error 4001,,Shop,Payments",
+        "2,demo,g2,,Okta SSO sign-in loops,redirect loop on login,,Auth,SSO",
+        "3,demo,g1,1,Error 4001 at checkout,paypal payment fails with 4001,,Shop,Payments",
+        "4,demo,g2,2,SSO login loop with Okta,users bounce between okta and login,,Auth,SSO",
+        "5,other,g9,,Unrelated row of another project,nothing,,X,Y",
+    ]
+    path.write_text("\n".join(rows) + "\n")
+    env = {**os.environ, "DEBUG": "true", "TRIAGE_VAR_DIR": str(tmp_path / "var")}
+    done = subprocess.run(
+        [sys.executable, "manage.py", "evaluate_clustering", str(path), "--project", "demo", "--json"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    assert figures["reports"] == 4
+    assert figures["recall_at_1"] == 1.0 and figures["bcubed_f1"] == 1.0
+    assert set(figures) >= {"recall_at_5", "recall_at_10", "bcubed_precision", "bcubed_recall", "tickets_per_second"}
+
+
+def test_evaluate_clustering_names_a_missing_column(tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_text("id,title\n1,x\n")
+    with pytest.raises(CommandError, match="group_id"):
+        call_command("evaluate_clustering", str(path))

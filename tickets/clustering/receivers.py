@@ -1,0 +1,63 @@
+"""Keep the engine in step with tickets and clusters: assign what is filed, follow status changes."""
+
+from __future__ import annotations
+
+import logging
+
+from tickets import signals
+from tickets.models import ASSIGNABLE_CLUSTER_STATUSES
+
+logger = logging.getLogger(__name__)
+
+
+def on_ticket_filed(sender, ticket=None, **kwargs) -> None:
+    """Enqueue the assignment (the signal is sent after the ticket's transaction committed).
+
+    When the broker is down the ticket waits with an empty `cluster_assigned_at` and the
+    `tickets.clusters_assign_pending` beat task assigns it later: nothing is lost.
+    """
+    from tickets.tasks import cluster_assign_task
+
+    try:
+        cluster_assign_task.delay(ticket.pk)
+    except Exception:  # noqa: BLE001 - the sweep catches up
+        logger.warning("Could not enqueue the assignment of ticket %s; the pending sweep will assign it", ticket.pk)
+
+
+def on_cluster_status_changed(sender, cluster=None, old_status=None, new_status=None, **kwargs) -> None:
+    """A cluster leaves retrieval when it stops being assignable, and comes back when reopened."""
+    from tickets.clustering.index import cluster_index_drop, cluster_index_rebuild
+
+    was = old_status in ASSIGNABLE_CLUSTER_STATUSES
+    now = new_status in ASSIGNABLE_CLUSTER_STATUSES
+    if was and not now:
+        cluster_index_drop(cluster_id=cluster.pk)
+    elif now and not was:
+        cluster_index_rebuild(cluster=cluster)
+
+
+_TEXT_FIELDS = frozenset({"title", "summary", "root_cause", "kind", "ticket_type"})
+
+
+def on_cluster_saved(sender, instance=None, created=False, update_fields=None, raw=False, **kwargs) -> None:
+    """A new cluster, or new words for one (a better title, a summary), is (re)indexed at once.
+
+    Whatever creates the cluster (the engine, a person in the admin, a split) goes through here, so
+    the cluster can be found by the next ticket. Counter updates (`update_fields` without text) skip it.
+    """
+    from tickets.clustering.index import cluster_index_rebuild
+
+    if raw:
+        return
+    if created or update_fields is None or _TEXT_FIELDS.intersection(update_fields):
+        cluster_index_rebuild(cluster=instance)
+
+
+def connect() -> None:
+    from django.db.models.signals import post_save
+
+    from tickets.models import BugCluster
+
+    post_save.connect(on_cluster_saved, sender=BugCluster, dispatch_uid="tickets.clustering.cluster_saved")
+    signals.ticket_filed.connect(on_ticket_filed, dispatch_uid="tickets.clustering.filed")
+    signals.cluster_status_changed.connect(on_cluster_status_changed, dispatch_uid="tickets.clustering.status")
