@@ -1,5 +1,6 @@
 """The clustering engine: similar tickets land together with reasons, unrelated ones do not, people win."""
 
+import io
 import json
 import os
 import subprocess
@@ -21,7 +22,6 @@ from tickets.models import (
     ClusterStatus,
     ClusterTerm,
     FeedbackKind,
-    Ticket,
     TicketType,
 )
 from tickets.services import cluster_set_status, ticket_create
@@ -125,7 +125,7 @@ def test_a_ticket_a_person_placed_is_never_moved_by_the_engine():
         assignment_source=AssignmentSource.PERSON,
     )
     result = ticket_assign(ticket_id=ticket.pk)
-    call_command("clustering_rebuild", no_progress=True, stdout=open("/dev/null", "w"))
+    call_command("clustering_rebuild", no_progress=True, stdout=io.StringIO())
     ticket.refresh_from_db()
     assert result.skipped == "placed by a person"
     assert ticket.cluster == elsewhere and ticket.assignment_source == AssignmentSource.PERSON
