@@ -23,7 +23,9 @@ def _sync(cluster) -> None:
 
 
 def on_cluster_changed(sender, cluster=None, **kwargs) -> None:
-    _sync(cluster)
+    """A new cluster, or a product-side change to one: its clocks are synced by a task right after."""
+    if cluster is not None:
+        _sync_later(cluster)
 
 
 def on_ticket_assigned(sender, ticket=None, cluster=None, previous_cluster_id=None, **kwargs) -> None:

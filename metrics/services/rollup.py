@@ -46,9 +46,12 @@ def rollup_ticket_moved(*, ticket: Ticket, cluster_id: int | None, previous_clus
     if cluster_id == previous_cluster_id:
         return
     day = local_day(ticket.reported_at)
+    if not previous_cluster_id:  # a newly assigned ticket: one counter, one statement (the engine's hot path)
+        if cluster_id:
+            _bump(DailyClusterVolume, {"cluster_id": cluster_id, "day": day}, 1)
+        return
     with transaction.atomic():
-        if previous_cluster_id:
-            _bump(DailyClusterVolume, {"cluster_id": previous_cluster_id, "day": day}, -1)
+        _bump(DailyClusterVolume, {"cluster_id": previous_cluster_id, "day": day}, -1)
         if cluster_id:
             _bump(DailyClusterVolume, {"cluster_id": cluster_id, "day": day}, 1)
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.urls import reverse
 
 from tests.tickets.factories import ClusterFactory, TicketFactory
 from tickets.clustering import features as feats
@@ -236,3 +237,15 @@ def test_evaluate_clustering_names_a_missing_column(tmp_path):
     path.write_text("id,title\n1,x\n")
     with pytest.raises(CommandError, match="group_id"):
         call_command("evaluate_clustering", str(path))
+
+
+def test_the_cluster_page_lists_possible_duplicates_with_reasons(client, agent):
+    first = ClusterFactory(title="PayPal checkout fails with error 4001")
+    second = ClusterFactory(title="Checkout with PayPal fails, error 4001 shown")
+    ClusterFactory(title="Dark mode colours are off")
+    client.force_login(agent)
+    html = client.get(reverse("tickets:cluster_detail", args=[first.pk])).content.decode()
+    section = html[html.index('id="possible-duplicates"') :]
+    assert f"#{second.pk} Checkout with PayPal fails" in section
+    assert "same error code 4001" in section
+    assert "Dark mode" not in section

@@ -43,11 +43,13 @@ from tickets.models import (
     Ticket,
 )
 
-CANDIDATES = 40
-QUERY_TERMS = 24  # the ticket's terms with the highest weight x idf are looked up
+CANDIDATES = 30
+QUERY_TERMS = 16  # the ticket's terms with the highest weight x idf are looked up
+RETRIEVAL_MAX_SHARE = 0.02
+RETRIEVAL_MIN_TICKETS = 1_000  # below this many tickets with a word, it is always looked up
 JOIN_THRESHOLD = 0.5
 K1, B = 1.2, 0.75  # BM25
-NEIGHBOUR_SHARE = 0.75  # text similarity = share x nearest exemplar + (1 - share) x centroid coverage
+NEIGHBOUR_SHARE = 0.85  # text similarity = share x nearest exemplar + (1 - share) x centroid coverage
 FINGERPRINT_BONUS = {"code": 0.35, "msg": 0.30, "frame": 0.20, "exc": 0.12, "url": 0.10, "http": 0.06}
 FINGERPRINT_CAP = 0.5
 CODE_CONFLICT_MARGIN = 0.05
@@ -167,7 +169,13 @@ def rank(
     stats = _Stats([*features.terms, *fingerprint_terms, *evidence_terms])
     idf = {term: stats.idf(term) for term in features.terms}
 
-    looked_up = sorted(features.terms, key=lambda t: -features.terms[t] * idf[t])[:QUERY_TERMS]
+    # Words in more than RETRIEVAL_MAX_SHARE of all tickets ("error", "page") would pull in most clusters
+    # for little evidence: they are left to the scoring of the candidates the telling words found.
+    max_df = max(RETRIEVAL_MAX_SHARE * stats.tickets, RETRIEVAL_MIN_TICKETS)
+    telling = [t for t in features.terms if stats.df.get(t, 0.0) <= max_df]
+    if not telling:
+        telling = sorted(features.terms, key=lambda t: -idf[t])[:3]
+    looked_up = sorted(telling, key=lambda t: -features.terms[t] * idf[t])[:QUERY_TERMS]
     weights = {t: round(features.terms[t] * idf[t], 4) for t in looked_up}
     text_weight = sum(weights[t] for t in looked_up) or 1.0
     for term in fingerprint_terms:

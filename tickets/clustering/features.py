@@ -25,7 +25,7 @@ from typing import Any
 
 import snowballstemmer
 
-SUBJECT_WEIGHT = 2.0
+SUBJECT_WEIGHT = 3.0
 DESCRIPTION_WEIGHT = 1.0
 MAX_TERMS = 80  # the heaviest terms of a ticket are kept; long logs add noise, not evidence
 MAX_TEXT = 20_000  # characters of description read

@@ -13,7 +13,13 @@ from django.views.decorators.http import require_GET, require_POST
 
 from tickets.forms import AnswerForm, ClusterDetailsForm, ClusterRespondForm, ClusterTriageForm
 from tickets.models import BugCluster, ClusterStatus
-from tickets.selectors import cluster_events, cluster_get_story, cluster_open_question, cluster_tickets
+from tickets.selectors import (
+    cluster_events,
+    cluster_get_story,
+    cluster_open_question,
+    cluster_possible_duplicates,
+    cluster_tickets,
+)
 from tickets.services import (
     cluster_answer_question,
     cluster_assign_owner,
@@ -60,6 +66,7 @@ def _render_detail(
         "triage_form": (triage_form or ClusterTriageForm(initial=initial)) if can_triage else None,
         "respond_form": (respond_form or ClusterRespondForm()) if can_triage else None,
         "details_form": (details_form or ClusterDetailsForm(cluster=cluster)) if can_triage else None,
+        "possible_duplicates": cluster_possible_duplicates(cluster=cluster),
     }
     return render(request, "tickets/cluster_detail.html", context, status=status)
 
