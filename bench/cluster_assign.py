@@ -316,7 +316,8 @@ def main() -> None:
             print(f"{key}: {value}", file=sys.stderr)
     finally:
         connection.close()
-        drop_database(url)
+        if not os.environ.get("BENCH_KEEP"):
+            drop_database(url)
     print(json.dumps(figures))
 
 

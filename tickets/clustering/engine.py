@@ -47,13 +47,13 @@ CANDIDATES = 30
 QUERY_TERMS = 16  # the ticket's terms with the highest weight x idf are looked up
 RETRIEVAL_MAX_SHARE = 0.02
 RETRIEVAL_MIN_TICKETS = 1_000  # below this many tickets with a word, it is always looked up
-JOIN_THRESHOLD = 0.5
-K1, B = 1.2, 0.75  # BM25
+JOIN_THRESHOLD = 0.55
+K1, B = 2.0, 0.75  # BM25 (K1 above the usual 1.2: a word repeated in a long report counts longer)
 NEIGHBOUR_SHARE = 0.85  # text similarity = share x nearest exemplar + (1 - share) x centroid coverage
-FINGERPRINT_BONUS = {"code": 0.35, "msg": 0.30, "frame": 0.20, "exc": 0.12, "url": 0.10, "http": 0.06}
-FINGERPRINT_CAP = 0.5
+FINGERPRINT_BONUS = {"code": 0.45, "msg": 0.35, "frame": 0.20, "exc": 0.12, "url": 0.10, "http": 0.06}
+FINGERPRINT_CAP = 0.55
 CODE_CONFLICT_MARGIN = 0.05
-EVIDENCE_BONUS = 0.04
+EVIDENCE_BONUS = 0.06
 EVIDENCE_CAP = 0.12
 TYPE_MISMATCH_PENALTY = 0.1
 RECENT_DAYS, RECENT_BONUS = 14, 0.03
@@ -248,7 +248,7 @@ def _evidence_score(features: Features, profile: ClusterProfile, stats: _Stats) 
             continue
         share = min(count / max(profile.tickets, 1), 1.0)
         specificity = min(stats.idf(index.EVIDENCE_PREFIX + key) / 3.0, 1.0)
-        evidence_bonus += EVIDENCE_BONUS * share * (0.5 + specificity)
+        evidence_bonus += EVIDENCE_BONUS * share * specificity  # a value every ticket has tells nothing
         if share >= 0.5:
             shared.append(label.removeprefix("same "))
     bonus += min(evidence_bonus, EVIDENCE_CAP)
