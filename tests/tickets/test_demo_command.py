@@ -63,7 +63,8 @@ def test_if_empty_does_nothing_the_second_time_and_reset_replaces():
     call_command("seed_demo", tickets=200, reset=True, no_progress=True, stdout=StringIO())
     assert Ticket.objects.count() == 200
     assert Customer.objects.count() == 200
-    assert BugCluster.objects.filter(kind=ClusterKind.BUG).count() == 40
+    # The 40 recurring bugs, plus any cluster the engine opened for the newest, waiting tickets.
+    assert BugCluster.objects.filter(kind=ClusterKind.BUG).count() >= 40
 
 
 @pytest.mark.django_db
