@@ -19,14 +19,13 @@ cluster. Both outcomes keep the confidence and the reasons in words on the ticke
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import F
-from django.db.models.functions import Coalesce, Greatest, Least
 from django.utils import timezone
 
 from tickets import signals
@@ -350,26 +349,46 @@ def _join(ticket: Ticket, features: Features, match: Match) -> tuple[BugCluster 
 
 
 def _add(ticket: Ticket, cluster: BugCluster, features: Features, confidence: float, reasons: list[str]) -> bool:
-    """Inside a transaction: claim the ticket for `cluster` and fold it into the cluster's index."""
+    """Inside a transaction: claim the ticket for `cluster` and fold it into the cluster's index.
+
+    Three round trips on PostgreSQL: lock the profile, claim the ticket, then the counters, the
+    profile, the postings and the term statistics in one batch of statements.
+    """
     profile = ClusterProfile.objects.select_for_update().filter(pk=cluster.pk).first()
     if profile is None or not _claim(ticket, cluster, confidence, reasons, features):
         return False
-    BugCluster.objects.filter(pk=cluster.pk).update(
-        ticket_count=F("ticket_count") + 1,
-        first_reported_at=Coalesce(Least(F("first_reported_at"), ticket.reported_at), ticket.reported_at),
-        last_reported_at=Coalesce(Greatest(F("last_reported_at"), ticket.reported_at), ticket.reported_at),
-        updated_at=timezone.now(),
-    )
     index.profile_add(profile, ticket.pk, features)
-    ClusterProfile.objects.filter(pk=cluster.pk).update(
-        exemplars=profile.exemplars,
-        fingerprints=profile.fingerprints,
-        evidence=profile.evidence,
-        tickets=profile.tickets,
-        updated_at=timezone.now(),
+    now = timezone.now()
+    qn, ops = connection.ops.quote_name, connection.ops
+    least, greatest = ("LEAST", "GREATEST") if connection.vendor == "postgresql" else ("MIN", "MAX")
+    reported, stamp = ops.adapt_datetimefield_value(ticket.reported_at), ops.adapt_datetimefield_value(now)
+    counters = (
+        f"UPDATE {qn('tickets_bugcluster')} SET {qn('ticket_count')} = {qn('ticket_count')} + 1, "
+        f"{qn('first_reported_at')} = COALESCE({least}({qn('first_reported_at')}, %s), %s), "
+        f"{qn('last_reported_at')} = COALESCE({greatest}({qn('last_reported_at')}, %s), %s), "
+        f"{qn('updated_at')} = %s WHERE {qn('id')} = %s",
+        [reported, reported, reported, reported, stamp, cluster.pk],
     )
-    index.postings_add(cluster_id=cluster.pk, kind=cluster.kind, features_list=[features])
-    index.stats_add([features])
+    profile_update = (
+        f"UPDATE {qn('tickets_clusterprofile')} SET {qn('exemplars')} = %s, {qn('fingerprints')} = %s, "
+        f"{qn('evidence')} = %s, {qn('tickets')} = %s, {qn('updated_at')} = %s WHERE {qn('cluster_id')} = %s",
+        [
+            json.dumps(profile.exemplars),
+            json.dumps(profile.fingerprints),
+            json.dumps(profile.evidence),
+            profile.tickets,
+            stamp,
+            cluster.pk,
+        ],
+    )
+    index.execute(
+        [
+            counters,
+            profile_update,
+            *index.postings_statements(cluster_id=cluster.pk, kind=cluster.kind, features_list=[features]),
+            *index.stats_statements([features]),
+        ]
+    )
     cluster.ticket_count += 1
     if cluster.first_reported_at is None or ticket.reported_at < cluster.first_reported_at:
         cluster.first_reported_at = ticket.reported_at

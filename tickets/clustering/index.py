@@ -41,42 +41,66 @@ def stat_terms(features: Features) -> list[str]:
     ]
 
 
-def _upsert(table: str, key_columns: tuple[str, ...], value_column: str, rows: list[tuple]) -> None:
-    """Insert rows or add their value to the row already there (one statement per batch)."""
-    if not rows:
-        return
+Statement = tuple[str, list]
+
+
+def _upsert_statements(table: str, keys: tuple[str, ...], value_column: str, rows: list[tuple]) -> list[Statement]:
+    """INSERTs that add their value to the row already there (one statement per batch of rows)."""
     qn = connection.ops.quote_name
-    columns = (*key_columns, value_column)
+    columns = (*keys, value_column)
     placeholder = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    statements = []
+    for start in range(0, len(rows), _BATCH):
+        batch = rows[start : start + _BATCH]
+        sql = (
+            f"INSERT INTO {qn(table)} ({', '.join(qn(c) for c in columns)}) "
+            f"VALUES {', '.join([placeholder] * len(batch))} "
+            f"ON CONFLICT ({', '.join(qn(c) for c in keys)}) "
+            f"DO UPDATE SET {qn(value_column)} = {qn(table)}.{qn(value_column)} + excluded.{qn(value_column)}"
+        )
+        statements.append((sql, [value for row in batch for value in row]))
+    return statements
+
+
+def execute(statements: list[Statement]) -> None:
+    """Run statements in order; on PostgreSQL (psycopg2) in one round trip to the server."""
+    statements = [s for s in statements if s]
+    if not statements:
+        return
     with connection.cursor() as cursor:
-        for start in range(0, len(rows), _BATCH):
-            batch = rows[start : start + _BATCH]
-            sql = (
-                f"INSERT INTO {qn(table)} ({', '.join(qn(c) for c in columns)}) "
-                f"VALUES {', '.join([placeholder] * len(batch))} "
-                f"ON CONFLICT ({', '.join(qn(c) for c in key_columns)}) "
-                f"DO UPDATE SET {qn(value_column)} = {qn(table)}.{qn(value_column)} + excluded.{qn(value_column)}"
-            )
-            cursor.execute(sql, [value for row in batch for value in row])
+        raw = getattr(cursor, "cursor", None)
+        if connection.vendor == "postgresql" and hasattr(raw, "mogrify") and len(statements) > 1:
+            cursor.execute(b";".join(raw.mogrify(sql, params) for sql, params in statements).decode())
+            return
+        for sql, params in statements:
+            cursor.execute(sql, params)
 
 
-def stats_add(features_list: Iterable[Features], sign: int = 1) -> None:
-    """Count tickets into (or, with sign -1, out of) the term statistics."""
+def stats_statements(features_list: Iterable[Features], sign: int = 1) -> list[Statement]:
     counts: Counter[str] = Counter()
     for features in features_list:
         counts.update(stat_terms(features))
         counts[STAT_TICKETS] += 1
         counts[STAT_LENGTH] += features.length
-    rows = [(term, sign * float(n)) for term, n in sorted(counts.items())]
-    _upsert("tickets_termstat", ("term",), "tickets", rows)
+    rows = [(term[:120], sign * float(n)) for term, n in sorted(counts.items())]
+    return _upsert_statements("tickets_termstat", ("term",), "tickets", rows)
 
 
-def postings_add(*, cluster_id: int, kind: str, features_list: Iterable[Features]) -> None:
+def stats_add(features_list: Iterable[Features], sign: int = 1) -> None:
+    """Count tickets into (or, with sign -1, out of) the term statistics."""
+    execute(stats_statements(features_list, sign))
+
+
+def postings_statements(*, cluster_id: int, kind: str, features_list: Iterable[Features]) -> list[Statement]:
     weights: Counter[str] = Counter()
     for features in features_list:
         weights.update(posting_terms(features))
     rows = [(cluster_id, kind, term[:120], round(w, 3)) for term, w in sorted(weights.items())]
-    _upsert("tickets_clusterterm", ("cluster_id", "kind", "term"), "weight", rows)
+    return _upsert_statements("tickets_clusterterm", ("cluster_id", "kind", "term"), "weight", rows)
+
+
+def postings_add(*, cluster_id: int, kind: str, features_list: Iterable[Features]) -> None:
+    execute(postings_statements(cluster_id=cluster_id, kind=kind, features_list=features_list))
 
 
 def exemplar(ticket_id: int, features: Features) -> dict:
