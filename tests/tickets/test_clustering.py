@@ -249,3 +249,29 @@ def test_the_cluster_page_lists_possible_duplicates_with_reasons(client, agent):
     assert f"#{second.pk} Checkout with PayPal fails" in section
     assert "same error code 4001" in section
     assert "Dark mode" not in section
+
+
+def test_the_engine_alerts_leads_once_when_a_cluster_reaches_its_threshold(
+    product_lead, django_capture_on_commit_callbacks
+):
+    from django.core import mail
+
+    from slas.models import Alert
+    from tickets.tasks import cluster_assign_task
+
+    product_lead.email = "lead@example.com"
+    product_lead.save()
+    TicketType.objects.filter(key="payment_failure").update(alert_threshold_count=3, alert_threshold_days=7)
+    payment = TicketType.objects.get(key="payment_failure")
+    evidence = {"payment_method": "paypal", "amount": "EUR 10.00", "error_code": "4001"}
+    for subject, _ in CHECKOUT_4001[:3]:
+        with django_capture_on_commit_callbacks(execute=True):
+            last = ticket_create(subject=subject, ticket_type=payment, evidence=evidence)
+    with django_capture_on_commit_callbacks(execute=True):
+        cluster_assign_task.delay(last.pk)  # a retried task
+    last.refresh_from_db()
+    alerts = Alert.objects.filter(cluster=last.cluster, kind="threshold")
+    assert last.cluster.ticket_count == 3 and alerts.count() == 1
+    assert [m.to for m in mail.outbox if "3 tickets" in m.subject or "threshold" in m.subject.lower()] == [
+        ["lead@example.com"]
+    ]

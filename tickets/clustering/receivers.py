@@ -36,6 +36,19 @@ def on_cluster_status_changed(sender, cluster=None, old_status=None, new_status=
         cluster_index_rebuild(cluster=cluster)
 
 
+def on_ticket_assigned(sender, ticket=None, cluster=None, **kwargs) -> None:
+    """Every way into a cluster (the engine, "same bug", the help desk's known cluster) may cross its
+    alert threshold; the check costs nothing while the cluster is small or already alerted."""
+    from tickets.alerts import cluster_threshold_check
+
+    if cluster is None:
+        return
+    try:
+        cluster_threshold_check(cluster=cluster)
+    except Exception:  # noqa: BLE001 - the beat sweep re-checks; never break the other receivers
+        logger.exception("Threshold check failed for cluster %s", cluster.pk)
+
+
 _TEXT_FIELDS = frozenset({"title", "summary", "root_cause", "kind", "ticket_type"})
 
 
@@ -61,3 +74,4 @@ def connect() -> None:
     post_save.connect(on_cluster_saved, sender=BugCluster, dispatch_uid="tickets.clustering.cluster_saved")
     signals.ticket_filed.connect(on_ticket_filed, dispatch_uid="tickets.clustering.filed")
     signals.cluster_status_changed.connect(on_cluster_status_changed, dispatch_uid="tickets.clustering.status")
+    signals.ticket_assigned.connect(on_ticket_assigned, dispatch_uid="tickets.clustering.threshold")
