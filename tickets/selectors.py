@@ -75,7 +75,11 @@ def cluster_suggestions(
         ticket_type_name=ticket_type.name if ticket_type else None,
     )
     # Fixed clusters still collect tickets (they count against the fix) but the panel offers open bugs only.
-    matches = [m for m in rank(features, kind=kind, limit=limit + 3) if m.cluster.status in OPEN_CLUSTER_STATUSES]
+    matches = [
+        m
+        for m in rank(features, kind=kind, limit=limit + 3, full_clusters=True)
+        if m.cluster.status in OPEN_CLUSTER_STATUSES
+    ]
     matches = matches[:limit]
     return [
         ClusterSuggestion(cluster=m.cluster, score=m.score, reasons=m.reasons) for m in matches if m.score >= min_score
@@ -102,7 +106,7 @@ def cluster_possible_duplicates(
         evidence={},
         length=sum(terms.values()) / max(len(profile.exemplars), 1),
     )
-    matches = rank(features, kind=cluster.kind, limit=limit, exclude_cluster_ids=(cluster.pk,))
+    matches = rank(features, kind=cluster.kind, limit=limit, exclude_cluster_ids=(cluster.pk,), full_clusters=True)
     return [
         ClusterSuggestion(cluster=m.cluster, score=m.score, reasons=m.reasons) for m in matches if m.score >= min_score
     ]

@@ -65,6 +65,6 @@ def test_nothing_typed_or_nothing_similar_suggests_nothing(clusters):
 def test_limit_and_a_bounded_number_of_queries(django_assert_max_num_queries):
     for n in range(30):
         ClusterFactory(title=f"Checkout error page {n}", ticket_count=n)
-    with django_assert_max_num_queries(3):  # term statistics, postings, candidate profiles
+    with django_assert_max_num_queries(4):  # term statistics, postings, candidate profiles, the best clusters
         found = cluster_suggestions(subject="checkout error page", limit=5)
     assert len(found) == 5

@@ -22,11 +22,12 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from tickets import signals
 from tickets.clustering import index
@@ -142,6 +143,72 @@ def _retrieve(
         return {row[0]: (float(row[1]), float(row[2])) for row in cursor.fetchall()}
 
 
+@dataclass
+class _Candidate:
+    """A candidate cluster's profile, read in one query with the cluster's fields the engine needs."""
+
+    cluster: BugCluster
+    exemplars: list
+    fingerprints: dict
+    evidence: dict
+    tickets: int
+
+
+# In the model's field order, as Model.from_db expects.
+_CLUSTER_FIELDS = tuple(
+    f.attname
+    for f in BugCluster._meta.concrete_fields
+    if f.attname
+    in {
+        "id",
+        "status",
+        "kind",
+        "title",
+        "ticket_count",
+        "first_reported_at",
+        "last_reported_at",
+        "threshold_crossed_at",
+        "ticket_type_id",
+    }
+)
+_DATETIME_POSITIONS = tuple(i for i, name in enumerate(_CLUSTER_FIELDS) if name.endswith("_at"))
+
+
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, (str, bytes)) else value
+
+
+def _datetime(value: Any) -> datetime | None:
+    """A timestamp column read by raw SQL: PostgreSQL gives it aware, SQLite naive UTC (or as text)."""
+    if value is None:
+        return None
+    parsed = value if isinstance(value, datetime) else parse_datetime(str(value))
+    return parsed if parsed is None or parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _candidates(cluster_ids: list[int]) -> list[_Candidate]:
+    """Profiles and clusters of `cluster_ids` in one query, without building more model objects than needed."""
+    qn = connection.ops.quote_name
+    columns = ", ".join(f"c.{qn(f)}" for f in _CLUSTER_FIELDS)
+    sql = (
+        f"SELECT p.{qn('exemplars')}, p.{qn('fingerprints')}, p.{qn('evidence')}, p.{qn('tickets')}, {columns} "
+        f"FROM {qn('tickets_clusterprofile')} p "
+        f"JOIN {qn('tickets_bugcluster')} c ON c.{qn('id')} = p.{qn('cluster_id')} "
+        f"WHERE p.{qn('cluster_id')} IN ({', '.join(['%s'] * len(cluster_ids))})"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, cluster_ids)
+        rows = cursor.fetchall()
+    out = []
+    for row in rows:
+        values = list(row[4:])
+        for i in _DATETIME_POSITIONS:
+            values[i] = _datetime(values[i])
+        cluster = BugCluster.from_db(connection.alias, _CLUSTER_FIELDS, values)
+        out.append(_Candidate(cluster, _json(row[0]) or [], _json(row[1]) or {}, _json(row[2]) or {}, row[3]))
+    return out
+
+
 def _bm25(query: dict[str, float], doc: dict[str, float], doc_length: float, stats: _Stats, idf: dict) -> float:
     norm = K1 * (1.0 - B + B * doc_length / stats.avg_length)
     score = 0.0
@@ -159,8 +226,13 @@ def rank(
     limit: int = 10,
     exclude_cluster_ids: tuple[int, ...] = (),
     now: datetime | None = None,
+    full_clusters: bool = False,
 ) -> list[Match]:
-    """The assignable clusters of `kind` most likely to be the same bug as `features`, best first."""
+    """The assignable clusters of `kind` most likely to be the same bug as `features`, best first.
+
+    The engine needs a few fields of each cluster; pages that show the clusters ask for
+    `full_clusters` (one more query, for the best `limit` only).
+    """
     if features.is_empty:
         return []
     fingerprint_terms = [index.FINGERPRINT_PREFIX + k for k in features.fingerprints]
@@ -183,7 +255,7 @@ def rank(
     if not found:
         return []
 
-    profiles = ClusterProfile.objects.filter(pk__in=list(found)).select_related("cluster")
+    profiles = _candidates(list(found))
     self_score = _bm25(features.terms, features.terms, features.length, stats, idf) or 1.0
     now = now or timezone.now()
     matches = []
@@ -215,10 +287,15 @@ def rank(
             reasons.append("but a different error code")
         matches.append(Match(cluster=cluster, score=round(score, 4), text_similarity=round(text, 4), reasons=reasons))
     matches.sort(key=lambda m: (-m.score, -m.text_similarity, -m.cluster.pk))
-    return matches[:limit]
+    matches = matches[:limit]
+    if full_clusters and matches:
+        loaded = BugCluster.objects.select_related("owner", "ticket_type").in_bulk([m.cluster.pk for m in matches])
+        for match in matches:
+            match.cluster = loaded[match.cluster.pk]
+    return matches
 
 
-def _code_conflict(features: Features, profile: ClusterProfile) -> bool:
+def _code_conflict(features: Features, profile: _Candidate) -> bool:
     """The ticket has an error code, none of the cluster's, and most of the cluster's tickets carry another."""
     own_codes = [k for k in features.fingerprints if k.startswith("code:")]
     if not own_codes or any(profile.fingerprints.get(k) for k in own_codes):
@@ -227,7 +304,7 @@ def _code_conflict(features: Features, profile: ClusterProfile) -> bool:
     return their_codes * 2 >= max(profile.tickets, 1)
 
 
-def _evidence_score(features: Features, profile: ClusterProfile, stats: _Stats) -> tuple[float, list[str]]:
+def _evidence_score(features: Features, profile: _Candidate, stats: _Stats) -> tuple[float, list[str]]:
     reasons: list[str] = []
     bonus = 0.0
     for key, label in features.fingerprints.items():
