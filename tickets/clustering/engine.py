@@ -49,6 +49,7 @@ RETRIEVAL_MAX_SHARE = 0.02
 RETRIEVAL_MIN_TICKETS = 1_000  # below this many tickets with a word, it is always looked up
 JOIN_THRESHOLD = 0.55
 K1, B = 2.0, 0.75  # BM25 (K1 above the usual 1.2: a word repeated in a long report counts longer)
+TITLE_SHARE = 0.9  # text similarity is at least this share of the best subject-to-subject cosine
 NEIGHBOUR_SHARE = 0.85  # text similarity = share x nearest exemplar + (1 - share) x centroid coverage
 FINGERPRINT_BONUS = {"code": 0.45, "msg": 0.35, "frame": 0.20, "exc": 0.12, "url": 0.10, "http": 0.06}
 FINGERPRINT_CAP = 0.55
@@ -219,6 +220,18 @@ def _bm25(query: dict[str, float], doc: dict[str, float], doc_length: float, sta
     return score
 
 
+def _title_similarity(ours: list[str], theirs, idf: dict[str, float]) -> float:
+    """Cosine of two subjects' stem sets, each stem weighted by its idf (unknown stems weigh like ours' rarest)."""
+    if not theirs:
+        return 0.0
+    theirs = set(theirs)
+    rare = max(idf.values(), default=1.0)
+    mine = sum(idf.get(t, rare) ** 2 for t in ours)
+    other = sum(idf.get(t, rare) ** 2 for t in theirs)
+    shared = sum(idf.get(t, rare) ** 2 for t in ours if t in theirs)
+    return shared / math.sqrt(mine * other) if mine and other else 0.0
+
+
 def rank(
     features: Features,
     *,
@@ -270,6 +283,11 @@ def rank(
         )
         nearest = min(nearest / self_score, 1.0)
         text = NEIGHBOUR_SHARE * nearest + (1.0 - NEIGHBOUR_SHARE) * min(coverage, 1.0)
+        if TITLE_SHARE and features.subject:
+            title = max(
+                (_title_similarity(features.subject, e.get("s") or (), idf) for e in profile.exemplars), default=0
+            )
+            text = max(text, TITLE_SHARE * title)  # the same title in other words is enough on its own
         score, reasons = _evidence_score(features, profile, stats)
         if text >= 0.2:
             reasons.insert(0, f"text similar {text:.2f}")

@@ -117,9 +117,10 @@ class Features:
     fingerprints: dict[str, str] = field(default_factory=dict)  # key -> the words that explain a match
     evidence: dict[str, str] = field(default_factory=dict)  # "key=value" -> the words that explain a match
     length: float = 0.0
+    subject: list[str] = field(default_factory=list)  # the subject's stems, for title-to-title similarity
 
     def as_json(self) -> dict[str, Any]:
-        return {"t": self.terms, "f": self.fingerprints, "e": self.evidence, "n": self.length}
+        return {"t": self.terms, "f": self.fingerprints, "e": self.evidence, "n": self.length, "s": self.subject}
 
     @classmethod
     def from_json(cls, data: dict[str, Any] | None) -> Features:
@@ -129,6 +130,7 @@ class Features:
             fingerprints=dict(data.get("f") or {}),
             evidence=dict(data.get("e") or {}),
             length=float(data.get("n") or 0.0),
+            subject=list(data.get("s") or []),
         )
 
     @property
@@ -272,7 +274,8 @@ def extract(
     extra_text = " ".join(str(evidence[k]) for k in sorted(TEXT_EVIDENCE_KEYS) if evidence.get(k))
     body = f"{description}\n{extra_text}" if extra_text else description
 
-    subject_counts = Counter(words(subject))
+    subject_words = words(subject)
+    subject_counts = Counter(subject_words)
     body_counts = Counter(words(body))
     terms: dict[str, float] = {}
     for term in subject_counts.keys() | body_counts.keys():
@@ -300,4 +303,10 @@ def extract(
             value = re.split(r"[\s/]+\d", value)[0]  # "Chrome 120" and "Chrome 121" are the same browser
         label = EVIDENCE_LABELS.get(key, key.replace("_", " "))
         values[f"{key}={value.lower()}"] = f"same {label} {value}"
-    return Features(terms=terms, fingerprints=prints, evidence=values, length=round(sum(terms.values()), 3))
+    return Features(
+        terms=terms,
+        fingerprints=prints,
+        evidence=values,
+        length=round(sum(terms.values()), 3),
+        subject=sorted(set(subject_words)),
+    )

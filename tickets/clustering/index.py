@@ -104,7 +104,7 @@ def postings_add(*, cluster_id: int, kind: str, features_list: Iterable[Features
 
 
 def exemplar(ticket_id: int, features: Features) -> dict:
-    return {"id": ticket_id, "t": features.terms, "n": features.length}
+    return {"id": ticket_id, "t": features.terms, "n": features.length, "s": features.subject}
 
 
 def profile_add(profile: ClusterProfile, ticket_id: int, features: Features, count: bool = True) -> None:
