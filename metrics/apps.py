@@ -19,6 +19,7 @@ class MetricsConfig(AppConfig):
         # beat task (one COUNT per side), not per ticket, so filing a ticket costs this app no query.
         signals.ticket_assigned.connect(receivers.on_ticket_assigned, dispatch_uid="metrics.rollup.assigned")
         signals.cluster_fix_deployed.connect(receivers.on_fix_deployed, dispatch_uid="metrics.fix_deployed")
+        signals.tickets_moved.connect(receivers.on_tickets_moved, dispatch_uid="metrics.rollup.moved")
         post_delete.connect(receivers.on_ticket_deleted, sender=Ticket, dispatch_uid="metrics.rollup.deleted")
         # Every route to VERIFIED (this app's form and API, the cluster page, other services) passes the gate.
         cluster_status_guard_register(status=ClusterStatus.VERIFIED, guard=fix_verification_guard)

@@ -23,6 +23,22 @@ def on_ticket_assigned(sender, ticket, cluster, previous_cluster_id=None, **kwar
         logger.exception("Could not count ticket %s in cluster %s", ticket.pk, cluster.pk)
 
 
+def on_tickets_moved(sender, cluster_ids=(), **kwargs) -> None:
+    """People moved many tickets (merge, split, undo): recount those clusters' days in a task."""
+    from metrics.tasks import rollup_clusters_task
+
+    if not cluster_ids:
+        return
+    try:
+        rollup_clusters_task.delay(list(cluster_ids))
+    except Exception:  # noqa: BLE001 - broker down: recount now rather than leave the counts wrong
+        logger.warning("Broker unavailable; recounting clusters %s inline", cluster_ids)
+        try:
+            rollup_clusters_task(list(cluster_ids))
+        except Exception:
+            logger.exception("Could not recount clusters %s", cluster_ids)
+
+
 def on_ticket_deleted(sender, instance, **kwargs) -> None:
     from metrics.services import rollup_ticket_deleted
 

@@ -51,3 +51,22 @@ def rollup_recent_days_task(days: int = 2) -> bool:
 
     today = local_day(timezone.now())
     return rollup_ensure(day_from=today - timedelta(days=days), day_to=today)
+
+
+@shared_task(name="metrics.rollup_clusters")
+def rollup_clusters_task(cluster_ids: list[int]) -> int:
+    """Recount the daily volumes of `cluster_ids` over the days their tickets span (after people moved
+    tickets between them); returns the rows changed. Safe to run twice."""
+    from django.db.models import Max, Min
+
+    from metrics.services.rollup import local_day, rollup_rebuild
+    from tickets.models import BugCluster
+
+    span = BugCluster.objects.filter(pk__in=cluster_ids).aggregate(
+        first=Min("first_reported_at"), last=Max("last_reported_at")
+    )
+    if span["first"] is None:
+        return 0
+    return rollup_rebuild(
+        day_from=local_day(span["first"]), day_to=local_day(span["last"]), cluster_ids=cluster_ids, totals=False
+    )

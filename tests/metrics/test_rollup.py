@@ -13,7 +13,7 @@ from metrics.tasks import rollup_recent_days_task
 from tests.metrics.factories import at, tickets_on
 from tests.tickets.factories import ClusterFactory
 from tickets.models import FeedbackKind, Ticket
-from tickets.services import ticket_attach_to_cluster, ticket_create
+from tickets.services import cluster_refresh_counters, ticket_attach_to_cluster, ticket_create
 
 pytestmark = pytest.mark.django_db
 
@@ -74,3 +74,23 @@ def test_days_follow_the_organisations_time_zone(settings):
     Ticket.objects.create(source="s", external_id="tz-1", subject="x", reported_at=late_evening_utc, cluster=cluster)
     rollup_rebuild(day_from=date(2026, 5, 1), day_to=date(2026, 5, 8))
     assert cluster_counts(cluster) == {date(2026, 5, 4): 1}
+
+
+def test_a_merge_moves_the_daily_counts_with_the_tickets(product_lead, django_capture_on_commit_callbacks):
+    from tickets.corrections import cluster_merge, correction_undo
+
+    source, target = ClusterFactory(title="Checkout 4001"), ClusterFactory(title="Card declined 4001")
+    first, second = date(2026, 3, 2), date(2026, 3, 5)
+    tickets_on(first, 2, cluster=source)
+    tickets_on(second, 3, cluster=target)
+    for cluster in (source, target):
+        cluster_refresh_counters(cluster=cluster)
+    rollup_rebuild(day_from=first, day_to=second)
+    with django_capture_on_commit_callbacks(execute=True):
+        correction = cluster_merge(source=source, into=target, actor=product_lead)
+    assert cluster_counts(source) == {}
+    assert cluster_counts(target) == {first: 2, second: 3}
+    with django_capture_on_commit_callbacks(execute=True):
+        correction_undo(correction=correction, actor=product_lead)
+    assert cluster_counts(source) == {first: 2}
+    assert cluster_counts(target) == {second: 3}
