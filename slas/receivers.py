@@ -74,6 +74,15 @@ def on_threshold_reached(sender, cluster=None, count=0, window_days=0, **kwargs)
         logger.exception("Could not record the threshold alert for cluster %s", getattr(cluster, "pk", None))
 
 
+def on_spike_detected(sender, cluster=None, ratio=0.0, details=None, message="", **kwargs) -> None:
+    from slas.services import spike_alert_create
+
+    try:
+        spike_alert_create(cluster=cluster, ratio=ratio, details=details or {}, message=message or "Spike")
+    except Exception:  # noqa: BLE001
+        logger.exception("Could not record the spike alert for cluster %s", getattr(cluster, "pk", None))
+
+
 def connect() -> None:
     for signal in (
         signals.cluster_created,
@@ -85,3 +94,4 @@ def connect() -> None:
         signal.connect(on_cluster_changed, dispatch_uid=f"slas.sync.{id(signal)}")
     signals.ticket_assigned.connect(on_ticket_assigned, dispatch_uid="slas.ticket_assigned")
     signals.cluster_threshold_reached.connect(on_threshold_reached, dispatch_uid="slas.threshold")
+    signals.cluster_spike_detected.connect(on_spike_detected, dispatch_uid="slas.spike")

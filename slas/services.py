@@ -227,23 +227,56 @@ def alert_deliver(*, alert_id: int) -> str:
 
 def threshold_alert_create(*, cluster: BugCluster, count: int, window_days: int) -> Alert:
     """Tell product leads that a cluster reached its ticket threshold, through the SLA channels."""
+    return _volume_alert_create(
+        cluster=cluster,
+        message=f"{count} tickets in {window_days} days on #{cluster.pk} {cluster.title}",
+        payload={
+            "alert": "threshold",
+            "count": count,
+            "window_days": window_days,
+            "detail": f"The cluster reached {count} tickets within {window_days} days.",
+        },
+    )
+
+
+def spike_alert_create(*, cluster: BugCluster, ratio: float, details: dict, message: str) -> Alert:
+    """Tell product leads that a cluster's volume spiked, through the same channels as a threshold alert.
+
+    The tickets app already wrote the spike into the cluster's story, so the "event" channel is
+    recorded as done and the story gets no second entry.
+    """
+    return _volume_alert_create(
+        cluster=cluster,
+        message=f"{message} on #{cluster.pk} {cluster.title}",
+        payload={
+            "alert": "spike",
+            "ratio": ratio,
+            "spike": details,
+            "detail": (
+                f"{details.get('count')} tickets against a usual {details.get('baseline')} "
+                f"(ceiling {details.get('ceiling')}: baseline plus {details.get('k')} standard deviations)."
+            ),
+        },
+        deliveries={"event": "sent"},
+    )
+
+
+def _volume_alert_create(*, cluster: BugCluster, message: str, payload: dict, deliveries=None) -> Alert:
+    """Write a product-lead alert about a cluster's volume and send it after commit (THRESHOLD kind)."""
     now = timezone.now()
     with transaction.atomic():
-        policy = policy_match(cluster=cluster)
-        message = f"{count} tickets in {window_days} days on #{cluster.pk} {cluster.title}"[:300]
         alert = Alert.objects.create(
             cluster=cluster,
-            policy=policy,
+            policy=policy_match(cluster=cluster),
             kind=AlertKind.THRESHOLD,
-            message=message,
+            message=message[:300],
             recipients=product_lead_emails(),
             payload={
                 "cluster": {"id": cluster.pk, "title": cluster.title, "priority": cluster.priority},
-                "count": count,
-                "window_days": window_days,
-                "detail": f"The cluster reached {count} tickets within {window_days} days.",
+                **payload,
                 "url": channels.cluster_url(cluster.pk),
             },
+            deliveries=deliveries or {},
             enqueued_at=now,
         )
         from slas.tasks import alerts_dispatch_task
