@@ -12,6 +12,7 @@ from django.utils import timezone
 from tickets.models import (
     OPEN_CLUSTER_STATUSES,
     BugCluster,
+    ClusterCorrection,
     ClusterEvent,
     ClusterKind,
     ClusterProfile,
@@ -106,7 +107,14 @@ def cluster_possible_duplicates(
         evidence={},
         length=sum(terms.values()) / max(len(profile.exemplars), 1),
     )
-    matches = rank(features, kind=cluster.kind, limit=limit, exclude_cluster_ids=(cluster.pk,), full_clusters=True)
+    # A person split these apart: never offer them as duplicates of each other again.
+    split_apart = ClusterCorrection.objects.filter(
+        Q(source_cluster=cluster) | Q(target_cluster=cluster),
+        action=ClusterCorrection.Action.SPLIT,
+        undone_at__isnull=True,
+    ).values_list("source_cluster_id", "target_cluster_id")
+    excluded = {cluster.pk} | {pk for pair in split_apart for pk in pair if pk}
+    matches = rank(features, kind=cluster.kind, limit=limit, exclude_cluster_ids=tuple(excluded), full_clusters=True)
     return [
         ClusterSuggestion(cluster=m.cluster, score=m.score, reasons=m.reasons) for m in matches if m.score >= min_score
     ]

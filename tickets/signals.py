@@ -10,6 +10,8 @@ from django.dispatch import Signal
 ticket_filed = Signal()
 # sender=Ticket, ticket=Ticket, cluster=BugCluster, previous_cluster_id=int|None
 ticket_assigned = Signal()
+# sender=BugCluster, cluster_ids=list[int]  (people moved many tickets at once: a merge, a split, an undo)
+tickets_moved = Signal()
 # sender=BugCluster, cluster=BugCluster
 cluster_created = Signal()
 # sender=BugCluster, cluster=BugCluster, old_status=str, new_status=str, actor=User|None
@@ -26,3 +28,6 @@ cluster_question_answered = Signal()
 # sender=str ("slas"), cluster=BugCluster, event=str ("sla.warning" | "sla.breach" | "sla.escalation"),
 # payload=dict (JSON-ready details: target, due_at, level, policy)
 sla_alert_fired = Signal()
+# sender=BugCluster, cluster=BugCluster, ratio=float, details=dict, message=str  (once per spike;
+# details: window "24h" | "7d", count, baseline, std, k, ceiling, ratio, min_volume, history)
+cluster_spike_detected = Signal()

@@ -71,3 +71,19 @@ def idempotency_records_purge() -> int:
     from tickets.ingest import idempotency_records_purge as purge
 
     return purge()
+
+
+@shared_task(name="tickets.cluster_thresholds_sweep", ignore_result=True)
+def cluster_thresholds_sweep_task() -> dict:
+    """Re-arm clusters back under their ticket threshold; claim crossings the hot path missed."""
+    from tickets.alerts import cluster_thresholds_sweep
+
+    return cluster_thresholds_sweep()
+
+
+@shared_task(name="tickets.clusters_spike_detect", ignore_result=True)
+def clusters_spike_detect_task() -> dict:
+    """Flag clusters whose volume spikes above their own baseline (alerting once), clear calm ones."""
+    from tickets.alerts import clusters_spike_detect
+
+    return clusters_spike_detect()

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from tickets.views import clusters, filing, reports
+from tickets.views import clusters, corrections, filing, reports, triage
 
 app_name = "tickets"
 
@@ -13,9 +13,16 @@ urlpatterns = [
     path("reports/new/known-bugs/", filing.report_known_bugs, name="report_known_bugs"),
     path("reports/new/customers/", filing.customer_results, name="customer_results"),
     path("reports/", reports.my_reports, name="my_reports"),
+    path("clusters/", triage.cluster_list_page, name="cluster_list"),
+    path("clusters/patterns/", triage.patterns_page, name="patterns"),
     path("clusters/<int:pk>/", clusters.cluster_detail, name="cluster_detail"),
     path("clusters/<int:pk>/answer/", clusters.cluster_answer, name="cluster_answer"),
     path("clusters/<int:pk>/triage/", clusters.cluster_triage, name="cluster_triage"),
     path("clusters/<int:pk>/respond/", clusters.cluster_post_response, name="cluster_respond"),
     path("clusters/<int:pk>/details/", clusters.cluster_edit_details, name="cluster_edit_details"),
+    path("clusters/<int:pk>/merge/", corrections.cluster_merge_view, name="cluster_merge"),
+    path("clusters/<int:pk>/split/", corrections.cluster_split_view, name="cluster_split"),
+    path("clusters/<int:pk>/corrections/", corrections.cluster_corrections, name="cluster_corrections"),
+    path("tickets/<int:pk>/move/", corrections.ticket_move_view, name="ticket_move"),
+    path("corrections/<int:pk>/undo/", corrections.correction_undo_view, name="correction_undo"),
 ]

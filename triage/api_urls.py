@@ -11,6 +11,7 @@ from rest_framework.routers import DefaultRouter
 from metrics import api as metrics_api
 from slas.api import views as slas_api
 from tickets.api import clusters as tickets_clusters_api
+from tickets.api import corrections as tickets_corrections_api
 from tickets.api import inbound as tickets_inbound_api
 from tickets.api import views as tickets_api
 
@@ -28,11 +29,14 @@ router.register("ticket-types", tickets_api.TicketTypeViewSet, basename="tickett
 router.register("tickets", tickets_api.TicketViewSet, basename="ticket")
 router.register("customers", tickets_api.CustomerViewSet, basename="customer")
 router.register("clusters", tickets_clusters_api.ClusterViewSet, basename="cluster")
+router.register("corrections", tickets_corrections_api.CorrectionViewSet, basename="correction")
+router.register("patterns", tickets_clusters_api.PatternViewSet, basename="pattern")
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
     path("inbound/<slug:slug>/", tickets_inbound_api.InboundWebhookView.as_view(), name="inbound-webhook"),
+    path("tickets/<int:pk>/move/", tickets_corrections_api.TicketMoveView.as_view(), name="ticket-move"),
     path("", include(router.urls)),
 ]

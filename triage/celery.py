@@ -33,6 +33,10 @@ app.conf.beat_schedule = {
     "webhook-deliveries-sweep": every(60, "tickets.webhook_deliveries_sweep"),
     "clusters-assign-pending": every(30, "tickets.clusters_assign_pending"),
     "idempotency-records-purge": every(3600, "tickets.idempotency_records_purge"),
+    # Volume alerts: re-arm clusters back under their ticket threshold (and catch missed crossings);
+    # flag clusters spiking above their own baseline.
+    "clusters-thresholds-sweep": every(5 * 60, "tickets.cluster_thresholds_sweep", expires=4 * 60),
+    "clusters-spike-detect": every(15 * 60, "tickets.clusters_spike_detect", expires=10 * 60),
 }
 
 

@@ -275,3 +275,21 @@ def test_the_engine_alerts_leads_once_when_a_cluster_reaches_its_threshold(
     assert [m.to for m in mail.outbox if "3 tickets" in m.subject or "threshold" in m.subject.lower()] == [
         ["lead@example.com"]
     ]
+
+
+def test_after_a_split_the_engine_never_offers_the_halves_as_duplicates(product_lead):
+    from tickets.corrections import cluster_split
+    from tickets.selectors import cluster_possible_duplicates
+
+    tickets = [file(s, d, evidence={"error_code": "4001"})[0] for s, d in CHECKOUT_4001[:4]]
+    cluster = tickets[0].cluster
+    correction = cluster_split(cluster=cluster, ticket_ids=[t.pk for t in tickets[2:]], actor=product_lead)
+    new = BugCluster.objects.get(pk=correction.data["created_cluster_id"])
+    assert cluster_possible_duplicates(cluster=cluster) == []
+    assert cluster_possible_duplicates(cluster=new) == []
+    again, _ = file(*CHECKOUT_4001[4], evidence={"error_code": "4001"})
+    assert again.cluster_id in {cluster.pk, new.pk}  # joins one half; nothing merges the halves
+    assert BugCluster.objects.filter(pk__in=[cluster.pk, new.pk], status=ClusterStatus.MERGED).count() == 0
+    for ticket in tickets[2:]:
+        ticket.refresh_from_db()
+        assert ticket.cluster_id == new.pk and ticket.assignment_source == AssignmentSource.PERSON

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from tickets import services
+from tickets.api.corrections import CORRECTION_WRITES, ClusterCorrectionActions
 from tickets.api.idempotency import IDEMPOTENCY_HEADER, idempotent
 from tickets.api.serializers import (
     ClusterActionSerializer,
@@ -18,9 +20,12 @@ from tickets.api.serializers import (
     ClusterFixedSerializer,
     ClusterPrioritySerializer,
     ClusterSerializer,
+    PatternQuerySerializer,
+    PatternReportSerializer,
 )
 from tickets.api.views import ERRORS
 from tickets.filters import ClusterFilterSet
+from tickets.patterns import evidence_patterns
 from tickets.selectors import cluster_detail_queryset, cluster_list
 
 TRIAGE = ("tickets.triage_cluster",)
@@ -44,12 +49,20 @@ def _action_schema(summary: str, request, example: dict | None = None):
     list=extend_schema(summary="List bug clusters (filters, ordering, cursor pagination)"),
     retrieve=extend_schema(summary="One cluster with its most recent 100 tickets"),
 )
-class ClusterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class ClusterViewSet(
+    ClusterCorrectionActions, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     filterset_class = ClusterFilterSet
     ordering_fields = ("last_reported_at", "first_reported_at", "ticket_count", "priority", "created_at", "id")
     ordering = ("-last_reported_at", "-id")
     read_permissions = ("tickets.view_bugcluster",)
-    write_permissions = {"acknowledge": TRIAGE, "set_priority": TRIAGE, "assign": TRIAGE, "mark_fixed": TRIAGE}
+    write_permissions = {
+        "acknowledge": TRIAGE,
+        "set_priority": TRIAGE,
+        "assign": TRIAGE,
+        "mark_fixed": TRIAGE,
+        **CORRECTION_WRITES,
+    }
 
     def get_queryset(self):
         return cluster_detail_queryset() if self.action == "retrieve" else cluster_list()
@@ -109,3 +122,67 @@ class ClusterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         serializer = serializer_class(data=self.request.data)
         serializer.is_valid(raise_exception=True)
         return serializer.validated_data
+
+
+PATTERNS_EXAMPLE = OpenApiExample(
+    "A planted pattern among login issues",
+    value={
+        "scope": {"ticket_type": "login_issue", "cluster": None},
+        "days": 7,
+        "baseline_days": 28,
+        "since": "2026-11-16T09:00:00+00:00",
+        "recent_tickets": 60,
+        "baseline_tickets": 240,
+        "keys": ["browser", "os", "device", "error_message", "account_status", "login_method"],
+        "skipped_keys": {},
+        "patterns": [
+            {
+                "values": [
+                    {"key": "os", "label": "Operating system", "value": "iOS 17.2"},
+                    {"key": "login_method", "label": "Sign-in method", "value": "biometric"},
+                ],
+                "text": "iOS 17.2 + biometric",
+                "count": 47,
+                "share": 0.7833,
+                "baseline_count": 8,
+                "baseline_share": 0.0353,
+                "lift": 22.2,
+            }
+        ],
+    },
+    response_only=True,
+)
+
+
+class OneReportSchema(AutoSchema):
+    """The collection URL answers one report object, not a list of them."""
+
+    def _is_list_view(self, serializer=None) -> bool:
+        return False
+
+
+class PatternViewSet(viewsets.ViewSet):
+    """Evidence values and pairs over-represented among recent tickets of a type or a cluster."""
+
+    read_permissions = ("tickets.view_bugcluster",)
+    schema = OneReportSchema()
+
+    @extend_schema(
+        summary="Evidence patterns of a ticket type or a cluster",
+        description=(
+            "Evidence values (choice and short text fields), alone or in pairs, whose share among the last "
+            "`days` days' tickets is well above their share in the baseline: the type's earlier tickets, or "
+            "for a cluster the other tickets of its type. Give `ticket_type` or `cluster`."
+        ),
+        parameters=[PatternQuerySerializer],
+        responses={200: PatternReportSerializer, **ERRORS},
+        examples=[PATTERNS_EXAMPLE],
+    )
+    def list(self, request):
+        query = PatternQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        data = query.validated_data
+        report = evidence_patterns(
+            ticket_type=data.get("ticket_type"), cluster=data.get("cluster"), days=int(data["days"])
+        )
+        return Response(PatternReportSerializer(report).data)

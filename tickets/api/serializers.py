@@ -12,6 +12,7 @@ from tickets.ingest import BULK_MAX
 from tickets.models import (
     AssignmentSource,
     BugCluster,
+    ClusterCorrection,
     Customer,
     EvidenceField,
     FeedbackKind,
@@ -250,6 +251,19 @@ class ClusterSerializer(serializers.ModelSerializer):
         choices=Priority.choices, allow_blank=True, read_only=True, help_text="Empty until product sets it."
     )
     engineering_url = serializers.CharField(read_only=True, help_text="Jira, Linear or GitHub issue URL, or empty.")
+    spiking = serializers.SerializerMethodField(help_text="True while the cluster's volume spikes above its baseline.")
+    spike_ratio = serializers.FloatField(
+        read_only=True, allow_null=True, help_text="Recent volume over the cluster's own baseline while spiking."
+    )
+    spike_details = serializers.JSONField(
+        read_only=True,
+        help_text="While spiking: window (24h or 7d), count, baseline, std, k, ceiling, ratio, min_volume, history.",
+    )
+    threshold_crossed_at = serializers.DateTimeField(
+        read_only=True,
+        allow_null=True,
+        help_text="When it reached its ticket type's alert threshold; null again once it falls back below.",
+    )
 
     class Meta:
         model = BugCluster
@@ -271,10 +285,18 @@ class ClusterSerializer(serializers.ModelSerializer):
             "ticket_count",
             "first_reported_at",
             "last_reported_at",
+            "spiking",
+            "spike_detected_at",
+            "spike_ratio",
+            "spike_details",
+            "threshold_crossed_at",
             "created_at",
             "updated_at",
         )
         read_only_fields = fields
+
+    def get_spiking(self, obj) -> bool:
+        return obj.spike_ratio is not None
 
 
 class ClusterDetailSerializer(ClusterSerializer):
@@ -289,6 +311,72 @@ class ClusterDetailSerializer(ClusterSerializer):
     def get_tickets(self, obj) -> list[dict]:
         recent = getattr(obj, "recent_tickets", None)
         return TicketSerializer(recent if recent is not None else [], many=True).data
+
+
+class PatternQuerySerializer(serializers.Serializer):
+    """The query of GET /api/v1/patterns/: a ticket type or a cluster, and a window."""
+
+    ticket_type = serializers.SlugRelatedField(
+        slug_field="key",
+        queryset=TicketType.objects.all(),
+        required=False,
+        help_text="Ticket type key: its recent tickets against its own earlier ones.",
+        error_messages={"does_not_exist": "No ticket type with key '{value}'; see GET /api/v1/ticket-types/."},
+    )
+    cluster = serializers.PrimaryKeyRelatedField(
+        queryset=BugCluster.objects.select_related("ticket_type"),
+        required=False,
+        help_text="Cluster id: its recent tickets against the other tickets of its type.",
+        error_messages={"does_not_exist": "No cluster with id {pk_value}."},
+    )
+    days = serializers.ChoiceField(
+        choices=[1, 7, 14, 30],
+        default=7,
+        help_text="Window in days: 1, 7, 14 or 30.",
+        error_messages={"invalid_choice": '"{input}" is not a window; use 1, 7, 14 or 30 (days).'},
+    )
+
+    def validate(self, attrs):
+        if bool(attrs.get("ticket_type")) == bool(attrs.get("cluster")):
+            raise serializers.ValidationError(
+                {"ticket_type": ["Give either ticket_type (a type key) or cluster (a cluster id), not both."]}
+                if attrs.get("ticket_type")
+                else {"ticket_type": ["Give ticket_type (a type key) or cluster (a cluster id)."]}
+            )
+        return attrs
+
+
+class PatternValueSerializer(serializers.Serializer):
+    key = serializers.CharField(help_text="Evidence field key.")
+    label = serializers.CharField()
+    value = serializers.CharField()
+
+
+class PatternSerializer(serializers.Serializer):
+    values = PatternValueSerializer(many=True, help_text="One value, or a pair of values of two fields.")
+    text = serializers.CharField(help_text='The values joined with " + ".')
+    count = serializers.IntegerField(help_text="Recent tickets that share it.")
+    share = serializers.FloatField(help_text="Share of recent tickets (0-1).")
+    baseline_count = serializers.IntegerField()
+    baseline_share = serializers.FloatField(help_text="Share in the baseline (smoothed, 0-1).")
+    lift = serializers.FloatField(help_text="share / baseline_share.")
+
+
+class PatternScopeSerializer(serializers.Serializer):
+    ticket_type = serializers.CharField(allow_null=True)
+    cluster = serializers.IntegerField(allow_null=True)
+
+
+class PatternReportSerializer(serializers.Serializer):
+    scope = PatternScopeSerializer()
+    days = serializers.IntegerField()
+    baseline_days = serializers.IntegerField(help_text="How far back the baseline reaches.")
+    since = serializers.DateTimeField(help_text="Start of the window.")
+    recent_tickets = serializers.IntegerField()
+    baseline_tickets = serializers.IntegerField()
+    keys = serializers.ListField(child=serializers.CharField(), help_text="Evidence keys compared.")
+    skipped_keys = serializers.DictField(child=serializers.CharField(), help_text="Key -> why it was not compared.")
+    patterns = PatternSerializer(many=True, help_text="Strongest first.")
 
 
 class ClusterActionSerializer(serializers.Serializer):
@@ -308,6 +396,91 @@ class ClusterAssignSerializer(serializers.Serializer):
 class ClusterFixedSerializer(serializers.Serializer):
     deployed_at = serializers.DateTimeField(help_text="When the fix reached production (not in the future).")
     message = serializers.CharField(required=False, allow_blank=True, max_length=5000, default="")
+
+
+# --- Corrections by people ----------------------------------------------------------
+
+_REASON = {"required": False, "allow_blank": True, "max_length": 2000, "default": ""}
+
+
+class ClusterMergeSerializer(serializers.Serializer):
+    into = serializers.IntegerField(min_value=1, help_text="Id of the cluster that keeps the tickets.")
+    reason = serializers.CharField(**_REASON, help_text="Why (shown in the history).")
+
+
+class ClusterSplitSerializer(serializers.Serializer):
+    ticket_ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1),
+        allow_empty=False,
+        max_length=10_000,
+        help_text="Ids of the cluster's tickets that move to the new cluster (not all of them).",
+        error_messages={"empty": "Give at least one ticket id to split off."},
+    )
+    title = serializers.CharField(
+        required=False, allow_blank=True, max_length=255, default="", help_text="Empty: the first ticket's subject."
+    )
+    reason = serializers.CharField(**_REASON, help_text="Why (shown in the history).")
+
+
+class TicketMoveSerializer(serializers.Serializer):
+    into = serializers.IntegerField(min_value=1, help_text="Id of the cluster the ticket belongs in.")
+    reason = serializers.CharField(**_REASON, help_text="Why (shown in the history).")
+
+
+class CorrectionSerializer(serializers.ModelSerializer):
+    """A person's merge, split or move, and whether it was undone."""
+
+    actor = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    undone_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    summary = serializers.SerializerMethodField(help_text='In words: "Merged #12 into #7 by Lee: 14 tickets moved".')
+    ticket_ids = serializers.SerializerMethodField(help_text="The tickets it moved.")
+    undo_blocked_by = serializers.SerializerMethodField(
+        help_text="Id of a later correction of the same clusters to undo first; null when it can be undone now."
+    )
+
+    class Meta:
+        model = ClusterCorrection
+        fields = (
+            "id",
+            "action",
+            "source_cluster",
+            "target_cluster",
+            "actor",
+            "reason",
+            "summary",
+            "ticket_ids",
+            "created_at",
+            "undone_at",
+            "undone_by",
+            "undo_blocked_by",
+        )
+        read_only_fields = fields
+
+    def get_summary(self, obj) -> str:
+        return obj.data.get("summary", "")
+
+    def get_ticket_ids(self, obj) -> list[int]:
+        return [t["id"] for t in obj.data.get("tickets", [])]
+
+    def get_undo_blocked_by(self, obj) -> int | None:
+        blocker = (self.context.get("blockers") or {}).get(obj.pk)
+        return blocker.pk if blocker else None
+
+
+class ClusterCorrectedSerializer(ClusterSerializer):
+    correction = CorrectionSerializer(read_only=True, help_text="The correction, to undo it later.")
+
+    class Meta(ClusterSerializer.Meta):
+        fields = (*ClusterSerializer.Meta.fields, "correction")
+        read_only_fields = fields
+
+
+class TicketMovedSerializer(TicketSerializer):
+    correction = CorrectionSerializer(read_only=True, help_text="The correction, to undo it later.")
+
+    class Meta(TicketSerializer.Meta):
+        fields = (*TicketSerializer.Meta.fields, "correction")
+        read_only_fields = fields
 
 
 # --- Bulk fast path --------------------------------------------------------------
