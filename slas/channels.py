@@ -24,7 +24,7 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.urls import NoReverseMatch, reverse
 
-from slas.models import Alert, AlertKind, TimerState
+from slas.models import VOLUME_ALERT_KINDS, Alert, AlertKind, TimerState
 from tickets import signals
 from tickets.models import BugCluster, ClusterEvent
 
@@ -140,6 +140,6 @@ def channels_for(alert: Alert) -> list[str]:
         names.append("webhook")
     if policy and policy.label_on_breach and alert.kind in (AlertKind.BREACH, AlertKind.ESCALATION):
         names.append("label")
-    if alert.kind != AlertKind.THRESHOLD:
+    if alert.kind not in VOLUME_ALERT_KINDS:
         names.append("signal")
     return names

@@ -258,17 +258,20 @@ def spike_alert_create(*, cluster: BugCluster, ratio: float, details: dict, mess
             ),
         },
         deliveries={"event": "sent"},
+        kind=AlertKind.SPIKE,
     )
 
 
-def _volume_alert_create(*, cluster: BugCluster, message: str, payload: dict, deliveries=None) -> Alert:
-    """Write a product-lead alert about a cluster's volume and send it after commit (THRESHOLD kind)."""
+def _volume_alert_create(
+    *, cluster: BugCluster, message: str, payload: dict, deliveries=None, kind: str = AlertKind.THRESHOLD
+) -> Alert:
+    """Write a product-lead alert about a cluster's volume (threshold or spike) and send it after commit."""
     now = timezone.now()
     with transaction.atomic():
         alert = Alert.objects.create(
             cluster=cluster,
             policy=policy_match(cluster=cluster),
-            kind=AlertKind.THRESHOLD,
+            kind=kind,
             message=message[:300],
             recipients=product_lead_emails(),
             payload={

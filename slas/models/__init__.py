@@ -2,9 +2,10 @@
 
 from slas.models.calendars import WEEKDAYS, BusinessCalendar, Holiday
 from slas.models.policies import SlaPolicy, Stage, Target
-from slas.models.timers import STAGE_KIND, Alert, AlertKind, SlaTimer, TimerState
+from slas.models.timers import STAGE_KIND, VOLUME_ALERT_KINDS, Alert, AlertKind, SlaTimer, TimerState
 
 __all__ = [
+    "VOLUME_ALERT_KINDS",
     "STAGE_KIND",
     "WEEKDAYS",
     "Alert",

@@ -59,7 +59,11 @@ class AlertKind(models.TextChoices):
     BREACH = "breach", "Breach"
     ESCALATION = "escalation", "Escalation"
     THRESHOLD = "threshold", "Ticket threshold reached"
+    SPIKE = "spike", "Volume spike"
 
+
+# Alerts about a cluster's ticket volume (not a service level): product leads, no SLA signal.
+VOLUME_ALERT_KINDS = (AlertKind.THRESHOLD, AlertKind.SPIKE)
 
 STAGE_KIND = {
     Stage.WARNING: AlertKind.WARNING,
@@ -127,7 +131,9 @@ class Alert(models.Model):
 
     @property
     def event(self) -> str:
-        return "cluster.threshold" if self.kind == AlertKind.THRESHOLD else f"sla.{self.kind}"
+        if self.kind in VOLUME_ALERT_KINDS:
+            return f"cluster.{self.kind}"
+        return f"sla.{self.kind}"
 
     @property
     def status(self) -> str:

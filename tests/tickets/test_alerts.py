@@ -173,6 +173,7 @@ def test_a_real_burst_is_flagged_and_alerted_once(lead, django_capture_on_commit
     assert event.message.startswith("Spike: 30 tickets in the last 24 hours, 15.0x its usual 2")
     [alert] = spike_alerts(cluster)
     assert alert.sent_at is not None and alert.deliveries["email"] == "sent"
+    assert alert.kind == "spike" and alert.event == "cluster.spike"  # not mistaken for a threshold alert
     assert [m.to for m in mail.outbox] == [["lee@example.com"]]
     assert "Spike: 30 tickets" in mail.outbox[0].subject and "Push notifications late" in mail.outbox[0].subject
 
