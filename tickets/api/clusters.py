@@ -22,11 +22,12 @@ from tickets.api.serializers import (
     ClusterSerializer,
     PatternQuerySerializer,
     PatternReportSerializer,
+    PossibleDuplicateSerializer,
 )
 from tickets.api.views import ERRORS
 from tickets.filters import ClusterFilterSet
 from tickets.patterns import evidence_patterns
-from tickets.selectors import cluster_detail_queryset, cluster_list
+from tickets.selectors import cluster_detail_queryset, cluster_list, cluster_possible_duplicates
 
 TRIAGE = ("tickets.triage_cluster",)
 
@@ -117,6 +118,32 @@ class ClusterViewSet(
             cluster=self.get_object(), deployed_at=data["deployed_at"], actor=_actor(request), message=data["message"]
         )
         return self._done(cluster)
+
+    @extend_schema(
+        summary="Possible duplicates: other clusters that look like the same bug",
+        description=(
+            "Open or fixed clusters of the same kind ranked by the clustering engine against this one, best "
+            "first, with a score (0..1) and the reasons in words. Halves of a split are never offered."
+        ),
+        responses={200: PossibleDuplicateSerializer(many=True), **ERRORS},
+        examples=[
+            OpenApiExample(
+                "A likely duplicate",
+                value=[
+                    {
+                        "cluster": {"id": 412, "title": "PayPal checkout fails, error 4001", "status": "new"},
+                        "score": 0.83,
+                        "reasons": ["text similar 0.71", "same error code 4001"],
+                    }
+                ],
+                response_only=True,
+            )
+        ],
+    )
+    @action(detail=True, methods=["get"], url_path="possible-duplicates", pagination_class=None, filter_backends=[])
+    def possible_duplicates(self, request, pk=None):
+        found = cluster_possible_duplicates(cluster=self.get_object())
+        return Response(PossibleDuplicateSerializer(found, many=True).data)
 
     def _valid(self, serializer_class) -> dict:
         serializer = serializer_class(data=self.request.data)

@@ -379,6 +379,14 @@ class PatternReportSerializer(serializers.Serializer):
     patterns = PatternSerializer(many=True, help_text="Strongest first.")
 
 
+class PossibleDuplicateSerializer(serializers.Serializer):
+    """Another cluster the engine finds alike, with its match score (0..1) and the reasons in words."""
+
+    cluster = ClusterSerializer()
+    score = serializers.FloatField()
+    reasons = serializers.ListField(child=serializers.CharField())
+
+
 class ClusterActionSerializer(serializers.Serializer):
     message = serializers.CharField(required=False, allow_blank=True, max_length=5000, default="")
 
