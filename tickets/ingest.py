@@ -312,7 +312,7 @@ def _bulk_upsert_once(items: Sequence[dict[str, Any]]) -> list[ItemResult]:
         if inserted:
             created_ids.append((row["result"].ticket_id, row["source"], row["external_id"]))
     _bulk_follow_up(rows)
-    if created_ids and signals.ticket_filed.has_listeners(Ticket):
+    if created_ids and signals.tickets_filed.has_listeners(Ticket):
         transaction.on_commit(lambda: _announce_filed(created_ids), robust=True)
     return results
 
@@ -451,10 +451,8 @@ def _bulk_follow_up(rows: list[dict[str, Any]]) -> None:
 
 
 def _announce_filed(created: list[tuple[int, str, str]]) -> None:
-    alias, names = connection.alias, ["id", "source", "external_id"]
-    for pk, source, external_id in created:
-        ticket = Ticket.from_db(alias, names, (pk, source, external_id))  # other fields load on access
-        signals.ticket_filed.send(sender=Ticket, ticket=ticket)
+    """One `tickets_filed` for the whole batch, so listeners enqueue their work in bulk too."""
+    signals.tickets_filed.send(sender=Ticket, ticket_ids=[pk for pk, _, _ in created])
 
 
 def idempotency_records_purge() -> int:

@@ -6,8 +6,10 @@ receiver that enqueues work never sees a row that was rolled back.
 
 from django.dispatch import Signal
 
-# sender=Ticket, ticket=Ticket
+# sender=Ticket, ticket=Ticket  (one ticket filed: the form, a single API create, the inbound webhook)
 ticket_filed = Signal()
+# sender=Ticket, ticket_ids=list[int]  (many tickets created at once: bulk API, CSV import; one send, not one each)
+tickets_filed = Signal()
 # sender=Ticket, ticket=Ticket, cluster=BugCluster, previous_cluster_id=int|None
 ticket_assigned = Signal()
 # sender=BugCluster, cluster_ids=list[int]  (people moved many tickets at once: a merge, a split, an undo)

@@ -26,6 +26,14 @@ def cluster_assign_task(ticket_id: int) -> int | None:
     return result.cluster.pk if result.cluster else None
 
 
+@shared_task(name="tickets.cluster_assign_many", ignore_result=True, acks_late=True)
+def cluster_assign_many_task(ticket_ids: list[int]) -> int:
+    """Assign tickets created in bulk, in arrival order (each safe to run twice); returns how many joined."""
+    from tickets.clustering.engine import ticket_assign
+
+    return sum(1 for ticket_id in ticket_ids if ticket_assign(ticket_id=ticket_id).cluster is not None)
+
+
 @shared_task(name="tickets.clusters_assign_pending", ignore_result=True)
 def clusters_assign_pending_task() -> int:
     """Assign tickets whose assignment task never ran (broker outage, worker crash); returns how many."""

@@ -23,6 +23,7 @@ from tickets.models import (
     ClusterStatus,
     ClusterTerm,
     FeedbackKind,
+    Ticket,
     TicketType,
 )
 from tickets.services import cluster_set_status, ticket_create
@@ -293,3 +294,19 @@ def test_after_a_split_the_engine_never_offers_the_halves_as_duplicates(product_
     for ticket in tickets[2:]:
         ticket.refresh_from_db()
         assert ticket.cluster_id == new.pk and ticket.assignment_source == AssignmentSource.PERSON
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_bulk_create_enqueues_one_assignment_task_per_batch_and_every_ticket_is_assigned(monkeypatch):
+    from tickets import tasks
+    from tickets.ingest import ticket_bulk_upsert
+
+    calls = []
+    original = tasks.cluster_assign_many_task.delay
+    monkeypatch.setattr(tasks.cluster_assign_many_task, "delay", lambda ids: calls.append(ids) or original(ids))
+    items = [
+        {"source": "zendesk", "external_id": f"B-{n}", "subject": f"Checkout error 4001 case {n}"} for n in range(5)
+    ]
+    ticket_bulk_upsert(items=items)
+    assert len(calls) == 1 and len(calls[0]) == 5
+    assert not Ticket.objects.filter(cluster__isnull=True).exists()

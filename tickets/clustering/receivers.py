@@ -24,6 +24,22 @@ def on_ticket_filed(sender, ticket=None, **kwargs) -> None:
         logger.warning("Could not enqueue the assignment of ticket %s; the pending sweep will assign it", ticket.pk)
 
 
+ASSIGN_BATCH = 200
+
+
+def on_tickets_filed(sender, ticket_ids=(), **kwargs) -> None:
+    """A bulk create or import: one assignment task per 200 tickets instead of one each."""
+    from tickets.tasks import cluster_assign_many_task
+
+    ids = list(ticket_ids)
+    for start in range(0, len(ids), ASSIGN_BATCH):
+        try:
+            cluster_assign_many_task.delay(ids[start : start + ASSIGN_BATCH])
+        except Exception:  # noqa: BLE001 - the sweep catches up
+            logger.warning("Could not enqueue the assignment of %s tickets; the pending sweep will", len(ids))
+            return
+
+
 def on_cluster_status_changed(sender, cluster=None, old_status=None, new_status=None, **kwargs) -> None:
     """A cluster leaves retrieval when it stops being assignable, and comes back when reopened."""
     from tickets.clustering.index import cluster_index_drop, cluster_index_rebuild
@@ -73,5 +89,6 @@ def connect() -> None:
 
     post_save.connect(on_cluster_saved, sender=BugCluster, dispatch_uid="tickets.clustering.cluster_saved")
     signals.ticket_filed.connect(on_ticket_filed, dispatch_uid="tickets.clustering.filed")
+    signals.tickets_filed.connect(on_tickets_filed, dispatch_uid="tickets.clustering.filed_many")
     signals.cluster_status_changed.connect(on_cluster_status_changed, dispatch_uid="tickets.clustering.status")
     signals.ticket_assigned.connect(on_ticket_assigned, dispatch_uid="tickets.clustering.threshold")
