@@ -34,6 +34,17 @@ def cluster_assign_many_task(ticket_ids: list[int]) -> int:
     return sum(1 for ticket_id in ticket_ids if ticket_assign(ticket_id=ticket_id).cluster is not None)
 
 
+@shared_task(name="tickets.clusters_drain", ignore_result=True)
+def clusters_drain_task() -> int:
+    """Assign every ticket waiting for the engine, oldest first (filings coalesce into this); returns how many."""
+    from tickets.clustering.engine import tickets_assign_pending
+
+    done = 0
+    while n := tickets_assign_pending(older_than_seconds=0, limit=200):
+        done += n
+    return done
+
+
 @shared_task(name="tickets.clusters_assign_pending", ignore_result=True)
 def clusters_assign_pending_task() -> int:
     """Assign tickets whose assignment task never ran (broker outage, worker crash); returns how many."""

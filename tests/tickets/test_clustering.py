@@ -152,7 +152,7 @@ def test_a_ticket_whose_task_was_lost_is_assigned_by_the_sweep(monkeypatch, djan
     def broker_down(*args, **kwargs):
         raise ConnectionError("broker down")
 
-    monkeypatch.setattr(tasks.cluster_assign_task, "delay", broker_down)
+    monkeypatch.setattr(tasks.clusters_drain_task, "apply_async", broker_down)
     with django_capture_on_commit_callbacks(execute=True):
         ticket = ticket_create(subject="Okta SSO loop", ticket_type=None)
     ticket.refresh_from_db()
@@ -310,3 +310,27 @@ def test_a_bulk_create_enqueues_one_assignment_task_per_batch_and_every_ticket_i
     ticket_bulk_upsert(items=items)
     assert len(calls) == 1 and len(calls[0]) == 5
     assert not Ticket.objects.filter(cluster__isnull=True).exists()
+
+
+def test_filings_in_the_same_instant_share_one_drain_task(monkeypatch, django_capture_on_commit_callbacks):
+    from celery import current_app
+
+    from tickets import tasks
+    from tickets.clustering import receivers
+
+    enqueued = []
+    monkeypatch.setattr(receivers, "_window_opened_at", [float("-inf")])
+    monkeypatch.setattr(tasks.clusters_drain_task, "apply_async", lambda **options: enqueued.append(options))
+    eager = current_app.conf.task_always_eager
+    current_app.conf.task_always_eager = False  # as with a real broker
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            first = ticket_create(subject="Checkout error 4001 with PayPal")
+        with django_capture_on_commit_callbacks(execute=True):
+            second = ticket_create(subject="PayPal checkout error 4001 again")
+    finally:
+        current_app.conf.task_always_eager = eager
+    assert enqueued == [{"countdown": receivers.DRAIN_WINDOW_SECONDS}]  # due after both commits
+    assert tasks.clusters_drain_task() == 2
+    first.refresh_from_db(), second.refresh_from_db()
+    assert first.cluster_id is not None and first.cluster_id == second.cluster_id
