@@ -12,11 +12,12 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from _bootstrap import BIN, ROOT, ensure_environment, say
+from _bootstrap import BIN, ROOT, ensure_dotenv, ensure_environment, say
 
 
 def main() -> int:
     python = ensure_environment()
+    ensure_dotenv()  # so manage.py runs in this checkout too (makemigrations, shell) without exporting a key
     say("ruff check")
     lint = subprocess.run([str(BIN / "ruff"), "check", "."], cwd=ROOT)
     if lint.returncode:
