@@ -25,10 +25,11 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from _scratch import drop_database, scratch_database  # noqa: E402
 
 TICKETS = int(os.environ.get("BENCH_TICKETS", 1_000_000))
 OPEN_CLUSTERS = int(os.environ.get("BENCH_OPEN_CLUSTERS", 20_000))
@@ -46,34 +47,6 @@ COMMON_TEXT = (
 )
 COMMON = COMMON_TEXT.split()
 CONSONANTS, VOWELS = "bdfgklmnprstvz", "aiou"
-
-
-def scratch_database() -> str:
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith(("postgres://", "postgresql://")):
-        sys.exit("Set DATABASE_URL=postgres://USER@HOST:5432/NAME: this benchmark runs on PostgreSQL.")
-    import psycopg2
-
-    parsed = urlparse(url)
-    name = parsed.path.lstrip("/") + "_bench_cluster"
-    admin = psycopg2.connect(urlunparse(parsed._replace(path="/postgres")))
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        cursor.execute(f'CREATE DATABASE "{name}"')
-    admin.close()
-    return urlunparse(parsed._replace(path=f"/{name}"))
-
-
-def drop_database(url: str) -> None:
-    import psycopg2
-
-    parsed = urlparse(url)
-    admin = psycopg2.connect(urlunparse(parsed._replace(path="/postgres")))
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute(f'DROP DATABASE IF EXISTS "{parsed.path.lstrip("/")}"')
-    admin.close()
 
 
 def word(rng: random.Random) -> str:
@@ -197,7 +170,7 @@ def build(rng: random.Random) -> tuple[list, list]:
 
 
 def main() -> None:
-    url = scratch_database()
+    url = scratch_database("_bench_cluster")
     os.environ["DATABASE_URL"] = url
     os.environ["DEBUG"] = "false"  # DEBUG keeps every query in memory, which would distort the timing
     os.environ.setdefault("SECRET_KEY", "bench-only-" + "x" * 40)

@@ -18,38 +18,14 @@ import random
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from _scratch import drop_database, scratch_database  # noqa: E402
+
 TICKETS = int(os.environ.get("BENCH_TICKETS", 200_000))
 REFERENCE = int(os.environ.get("BENCH_REFERENCE_TICKETS", 50_000))
-
-
-def admin_connection(url: str):
-    import psycopg2
-
-    connection = psycopg2.connect(urlunparse(urlparse(url)._replace(path="/postgres")))
-    connection.autocommit = True
-    return connection
-
-
-def scratch_database() -> str:
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith(("postgres://", "postgresql://")):
-        sys.exit("Set DATABASE_URL=postgres://USER@HOST:5432/NAME: this benchmark runs on PostgreSQL.")
-    parsed = urlparse(url)
-    name = parsed.path.lstrip("/") + "_bench_seed"
-    with admin_connection(url).cursor() as cursor:
-        cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        cursor.execute(f'CREATE DATABASE "{name}"')
-    return urlunparse(parsed._replace(path=f"/{name}"))
-
-
-def drop_database(url: str) -> None:
-    with admin_connection(url).cursor() as cursor:
-        cursor.execute(f'DROP DATABASE IF EXISTS "{urlparse(url).path.lstrip("/")}"')
 
 
 def reference_orm(count: int) -> float:
@@ -94,7 +70,7 @@ def reference_orm(count: int) -> float:
 
 
 def main() -> None:
-    url = scratch_database()
+    url = scratch_database("_bench_seed")
     os.environ.update(DATABASE_URL=url, DJANGO_SETTINGS_MODULE="triage.settings")
     os.environ.setdefault("SECRET_KEY", "bench-only")
     import django

@@ -20,40 +20,13 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from _scratch import drop_database, scratch_database  # noqa: E402
+
 OPEN, DUE, REPEATS = int(os.environ.get("BENCH_OPEN", 100_000)), 1_000, 5
-
-
-def scratch_database() -> str:
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith(("postgres://", "postgresql://")):
-        sys.exit("Set DATABASE_URL=postgres://USER@HOST:5432/NAME: this benchmark runs on PostgreSQL.")
-    import psycopg2
-
-    parsed = urlparse(url)
-    name = parsed.path.lstrip("/") + "_bench"
-    admin = psycopg2.connect(urlunparse(parsed._replace(path="/postgres")))
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        cursor.execute(f'CREATE DATABASE "{name}"')
-    admin.close()
-    return urlunparse(parsed._replace(path=f"/{name}"))
-
-
-def drop_database(url: str) -> None:
-    import psycopg2
-
-    parsed = urlparse(url)
-    admin = psycopg2.connect(urlunparse(parsed._replace(path="/postgres")))
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute(f'DROP DATABASE IF EXISTS "{parsed.path.lstrip("/")}"')
-    admin.close()
 
 
 def add_clusters(cursor, count: int, *, due: int, policy_id: int) -> None:
@@ -124,7 +97,7 @@ def measure(due_ids: list[int]) -> tuple[float, float, int]:
 
 
 def main() -> None:
-    bench_url = scratch_database()
+    bench_url = scratch_database("_bench")
     os.environ.update(
         DATABASE_URL=bench_url,
         DJANGO_SETTINGS_MODULE="triage.settings",

@@ -37,12 +37,9 @@ def cluster_assign_many_task(ticket_ids: list[int]) -> int:
 @shared_task(name="tickets.clusters_drain", ignore_result=True)
 def clusters_drain_task() -> int:
     """Assign every ticket waiting for the engine, oldest first (filings coalesce into this); returns how many."""
-    from tickets.clustering.engine import tickets_assign_pending
+    from tickets.clustering.engine import tickets_assign_all_pending
 
-    done = 0
-    while n := tickets_assign_pending(older_than_seconds=0, limit=200):
-        done += n
-    return done
+    return tickets_assign_all_pending()
 
 
 @shared_task(name="tickets.clusters_assign_pending", ignore_result=True)

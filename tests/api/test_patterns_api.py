@@ -1,12 +1,10 @@
 """GET /api/v1/patterns/ and the spike and threshold state on clusters."""
 
-from datetime import timedelta
-
 import pytest
 from django.utils import timezone
 
-from tests.tickets.factories import ClusterFactory
-from tickets.models import Ticket, TicketType
+from tests.tickets.factories import ClusterFactory, plant_login_pattern
+from tickets.models import TicketType
 
 pytestmark = pytest.mark.django_db
 
@@ -15,31 +13,7 @@ pytestmark = pytest.mark.django_db
 def planted():
     login = TicketType.objects.get(key="login_issue")
     cluster = ClusterFactory(title="Face ID sign-in fails", ticket_type=login)
-    now = timezone.now()
-    rows = [
-        Ticket(
-            source="zendesk",
-            external_id=f"B-{i}",
-            subject="Cannot sign in",
-            ticket_type=login,
-            evidence={"os": ["iOS 17.2", "Android 14", "Windows 11"][i % 3], "login_method": "password"},
-            reported_at=now - timedelta(days=10, minutes=i),
-        )
-        for i in range(90)
-    ]
-    rows += [
-        Ticket(
-            source="zendesk",
-            external_id=f"R-{i}",
-            subject="Face ID fails",
-            ticket_type=login,
-            cluster=cluster,
-            evidence={"os": "iOS 17.2", "login_method": "biometric"},
-            reported_at=now - timedelta(hours=3, minutes=i),
-        )
-        for i in range(25)
-    ]
-    Ticket.objects.bulk_create(rows)
+    plant_login_pattern(login, cluster=cluster, recent=25, baseline_days=10)
     return cluster
 
 

@@ -49,3 +49,37 @@ class TicketFactory(factory.django.DjangoModelFactory):
     subject = factory.Sequence(lambda n: f"Customer problem {n}")
     reported_at = factory.LazyFunction(timezone.now)
     ticket_type = factory.LazyFunction(lambda: TicketType.objects.get(key="feature_bug"))
+
+
+def plant_login_pattern(
+    login: TicketType, *, cluster: BugCluster | None = None, recent: int = 20, baseline_days: int = 15
+) -> None:
+    """90 older login tickets spread over three OSes with passwords, then `recent` tickets of the last
+    hours that all share iOS 17.2 + biometric sign-in (in `cluster` when given): a pattern to find."""
+    from datetime import timedelta
+
+    now = timezone.now()
+    rows = [
+        Ticket(
+            source="zendesk",
+            external_id=f"B-{i}",
+            subject="Cannot sign in",
+            ticket_type=login,
+            evidence={"os": ["iOS 17.2", "Android 14", "Windows 11"][i % 3], "login_method": "password"},
+            reported_at=now - timedelta(days=baseline_days, minutes=i),
+        )
+        for i in range(90)
+    ]
+    rows += [
+        Ticket(
+            source="zendesk",
+            external_id=f"R-{i}",
+            subject="Face ID fails",
+            ticket_type=login,
+            cluster=cluster,
+            evidence={"os": "iOS 17.2", "login_method": "biometric"},
+            reported_at=now - timedelta(hours=2, minutes=i),
+        )
+        for i in range(recent)
+    ]
+    Ticket.objects.bulk_create(rows)

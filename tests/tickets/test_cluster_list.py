@@ -6,8 +6,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from tests.tickets.factories import ClusterFactory
-from tickets.models import BugCluster, ClusterStatus, Priority, Ticket, TicketType
+from tests.tickets.factories import ClusterFactory, plant_login_pattern
+from tickets.models import BugCluster, ClusterStatus, Priority, TicketType
 
 pytestmark = pytest.mark.django_db
 
@@ -98,40 +98,12 @@ def test_people_without_access_are_refused(outsider, client):
     assert client.get(reverse("tickets:patterns")).status_code == 403
 
 
-def _planted(login, cluster=None):
-    now = timezone.now()
-    rows = [
-        Ticket(
-            source="zendesk",
-            external_id=f"B-{i}",
-            subject="Cannot sign in",
-            ticket_type=login,
-            evidence={"os": ["iOS 17.2", "Android 14", "Windows 11"][i % 3], "login_method": "password"},
-            reported_at=now - timedelta(days=15, minutes=i),
-        )
-        for i in range(90)
-    ]
-    rows += [
-        Ticket(
-            source="zendesk",
-            external_id=f"R-{i}",
-            subject="Cannot sign in",
-            ticket_type=login,
-            cluster=cluster,
-            evidence={"os": "iOS 17.2", "login_method": "biometric"},
-            reported_at=now - timedelta(hours=2, minutes=i),
-        )
-        for i in range(20)
-    ]
-    Ticket.objects.bulk_create(rows)
-
-
 @pytest.mark.parametrize("role", ["agent", "product_lead"])
 def test_the_patterns_page_shows_patterns_and_spiking_clusters(
     role, request, client, clusters, django_assert_max_num_queries
 ):
     login = TicketType.objects.get(key="login_issue")
-    _planted(login)
+    plant_login_pattern(login)
     client.force_login(request.getfixturevalue(role))
     with django_assert_max_num_queries(11):
         response = client.get(reverse("tickets:patterns"), {"ticket_type": "login_issue", "days": 7})
@@ -156,7 +128,7 @@ def test_the_patterns_form_says_what_is_wrong(agent, client):
 
 def test_the_cluster_page_shows_its_volume_panel_and_loads_its_patterns(agent, client, clusters):
     spiking = clusters[0]
-    _planted(spiking.ticket_type, cluster=spiking)
+    plant_login_pattern(spiking.ticket_type, cluster=spiking)
     client.force_login(agent)
     page = client.get(reverse("tickets:cluster_detail", args=[spiking.pk])).content.decode()
     assert "Volume and patterns" in page and "Spiking ×7.5" in page
@@ -179,7 +151,7 @@ def test_in_a_browser_the_panel_loads_its_patterns_and_the_list_filters(page, lo
     from playwright.sync_api import expect
 
     spiking = clusters[0]
-    _planted(spiking.ticket_type, cluster=spiking)
+    plant_login_pattern(spiking.ticket_type, cluster=spiking)
     login(product_lead)
     page.goto(f"/clusters/{spiking.pk}/")
     panel = page.locator(f"#cluster-patterns-{spiking.pk}")

@@ -10,8 +10,9 @@ Ranking, in two stages:
    normalised by the ticket's score against itself, so a similarity reads 0..1 (nearest
    neighbour), blended with how much of the ticket's term weight the cluster covers (its
    centroid). Shared fingerprints (error code, exception and top frame, normalised error
-   message, HTTP status, URL path) add strongly, a different error code subtracts; shared evidence
-   values (type, component, payment method, browser, OS) add a little; recent activity a little.
+   message, HTTP status, URL path) add strongly; shared evidence values (type, component, payment
+   method, browser, OS) add a little, recent activity a little. A different error code than most
+   of the cluster's tickets caps the score below the join threshold.
 
 The ticket joins the best cluster when the score reaches `JOIN_THRESHOLD`, else it opens a new
 cluster. Both outcomes keep the confidence and the reasons in words on the ticket.
@@ -550,4 +551,12 @@ def tickets_assign_pending(*, older_than_seconds: int = 30, limit: int = 500) ->
     for ticket_id in ids:
         if ticket_assign(ticket_id=ticket_id).cluster is not None:
             done += 1
+    return done
+
+
+def tickets_assign_all_pending() -> int:
+    """Assign every ticket waiting for the engine, oldest first, in batches; returns how many joined."""
+    done = 0
+    while assigned := tickets_assign_pending(older_than_seconds=0, limit=200):
+        done += assigned
     return done

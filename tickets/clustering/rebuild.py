@@ -9,7 +9,6 @@ from django.db import transaction
 
 from tickets.clustering import index
 from tickets.clustering.engine import features_for_ticket
-from tickets.clustering.features import Features
 from tickets.models import ASSIGNABLE_CLUSTER_STATUSES, BugCluster, ClusterProfile, ClusterTerm, TermStat, Ticket
 
 BATCH = 2_000
@@ -70,7 +69,3 @@ def index_rebuild_all(*, progress: Callable[[int], None] | None = None) -> dict[
         ]
         ClusterTerm.objects.bulk_create(rows, batch_size=BATCH)
     return {"tickets": read, "profiles": len(profiles), "postings": len(rows), "terms": len(stats)}
-
-
-def features_of(ticket: Ticket) -> Features:
-    return Features.from_json(ticket.match_features) if ticket.match_features else features_for_ticket(ticket)

@@ -60,7 +60,9 @@ class BugCluster(models.Model):
     spike_ratio = models.FloatField(
         null=True, blank=True, help_text="Recent volume over the cluster's own baseline when flagged."
     )
-    spike_details = models.JSONField(default=dict, blank=True)
+    spike_details = models.JSONField(
+        default=dict, blank=True, db_default=models.Value({}, output_field=models.JSONField())
+    )
     ticket_count = models.PositiveIntegerField(default=0)
     first_reported_at = models.DateTimeField(null=True, blank=True)
     last_reported_at = models.DateTimeField(null=True, blank=True)

@@ -3,7 +3,7 @@
 from django.core.management.base import BaseCommand
 from tqdm import tqdm
 
-from tickets.clustering.engine import tickets_assign_pending
+from tickets.clustering.engine import tickets_assign_all_pending
 from tickets.clustering.rebuild import index_rebuild_all
 from tickets.models import Ticket
 
@@ -35,10 +35,5 @@ class Command(BaseCommand):
         )
         if no_assign:
             return
-        assigned = 0
-        while True:
-            n = tickets_assign_pending(older_than_seconds=0, limit=500)
-            assigned += n
-            if n == 0:
-                break
+        assigned = tickets_assign_all_pending()
         self.stdout.write(self.style.SUCCESS(f"Assigned {assigned:,} waiting tickets."))
