@@ -18,6 +18,7 @@ class MetricsConfig(AppConfig):
         # New tickets are counted in the organisation's daily volume by the `metrics.rollup_recent_days`
         # beat task (one COUNT per side), not per ticket, so filing a ticket costs this app no query.
         signals.ticket_assigned.connect(receivers.on_ticket_assigned, dispatch_uid="metrics.rollup.assigned")
+        signals.tickets_assigned.connect(receivers.on_tickets_assigned, dispatch_uid="metrics.rollup.assigned_many")
         signals.cluster_fix_deployed.connect(receivers.on_fix_deployed, dispatch_uid="metrics.fix_deployed")
         signals.tickets_moved.connect(receivers.on_tickets_moved, dispatch_uid="metrics.rollup.moved")
         post_delete.connect(receivers.on_ticket_deleted, sender=Ticket, dispatch_uid="metrics.rollup.deleted")

@@ -23,6 +23,16 @@ def on_ticket_assigned(sender, ticket, cluster, previous_cluster_id=None, **kwar
         logger.exception("Could not count ticket %s in cluster %s", ticket.pk, cluster.pk)
 
 
+def on_tickets_assigned(sender, assignments=(), **kwargs) -> None:
+    """The engine assigned a batch of new tickets: their counts in one statement."""
+    from metrics.services import rollup_tickets_assigned
+
+    try:
+        rollup_tickets_assigned(assignments)
+    except Exception:
+        logger.exception("Could not count %s newly assigned tickets", len(assignments))
+
+
 def on_tickets_moved(sender, cluster_ids=(), **kwargs) -> None:
     """People moved many tickets (merge, split, undo): recount those clusters' days in a task."""
     from metrics.tasks import rollup_clusters_task

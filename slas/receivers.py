@@ -40,6 +40,15 @@ def on_ticket_assigned(sender, ticket=None, cluster=None, previous_cluster_id=No
         _sync(BugCluster.objects.filter(pk=previous_cluster_id).first())
 
 
+def on_tickets_assigned(sender, assignments=(), **kwargs) -> None:
+    """A batch of new tickets the engine assigned: each cluster whose policy may change is re-synced once."""
+    clusters = {
+        cluster.pk: cluster for ticket, cluster in assignments if cluster and _may_change_policy(ticket, cluster)
+    }
+    for cluster in clusters.values():
+        _sync_later(cluster)
+
+
 _DEFAULT_FEEDBACK_KIND = {"bug": "bug_report", "feature_request": "feature_request"}
 
 
@@ -93,5 +102,6 @@ def connect() -> None:
     ):
         signal.connect(on_cluster_changed, dispatch_uid=f"slas.sync.{id(signal)}")
     signals.ticket_assigned.connect(on_ticket_assigned, dispatch_uid="slas.ticket_assigned")
+    signals.tickets_assigned.connect(on_tickets_assigned, dispatch_uid="slas.tickets_assigned")
     signals.cluster_threshold_reached.connect(on_threshold_reached, dispatch_uid="slas.threshold")
     signals.cluster_spike_detected.connect(on_spike_detected, dispatch_uid="slas.spike")

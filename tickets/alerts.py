@@ -96,6 +96,35 @@ def cluster_threshold_check(*, cluster: BugCluster, now: datetime | None = None)
     return _claim_crossing(cluster, count, days, now)
 
 
+def clusters_threshold_check(*, clusters, now: datetime | None = None) -> int:
+    """`cluster_threshold_check` for the clusters a batch of assignments grew: one windowed count per
+    window length, not one per cluster. Returns how many crossings this call claimed."""
+    now = now or timezone.now()
+    due = []
+    for cluster in clusters:
+        if cluster.threshold_crossed_at is not None or cluster.status == ClusterStatus.MERGED:
+            continue
+        needed, days = threshold_for(cluster)
+        if cluster.ticket_count >= needed:
+            due.append((cluster, needed, days))
+    counts: dict[int, int] = {}
+    for days in {days for _, _, days in due}:
+        counts.update(
+            Ticket.objects.filter(
+                cluster_id__in=[c.pk for c, _, d in due if d == days], reported_at__gte=now - timedelta(days=days)
+            )
+            .order_by()
+            .values("cluster_id")
+            .annotate(n=Count("pk"))
+            .values_list("cluster_id", "n")
+        )
+    return sum(
+        1
+        for cluster, needed, days in due
+        if counts.get(cluster.pk, 0) >= needed and _claim_crossing(cluster, counts[cluster.pk], days, now)
+    )
+
+
 def _threshold_groups() -> list[tuple[int | None, int, int]]:
     """(ticket type id, tickets, days) for each type, and (None, defaults) for clusters without one."""
     rows = TicketType.objects.values_list("pk", "alert_threshold_count", "alert_threshold_days")

@@ -7,6 +7,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import date, datetime
+from functools import partial
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -216,6 +217,25 @@ def cluster_create(
         ClusterEvent.objects.create(cluster=cluster, actor=actor, kind=ClusterEvent.Kind.CREATED, message=title)
         transaction.on_commit(lambda: signals.cluster_created.send(sender=BugCluster, cluster=cluster), robust=True)
     return cluster
+
+
+def clusters_open(clusters: list[BugCluster]) -> list[BugCluster]:
+    """Write many new clusters at once (the clustering engine's batches), each with its "created" event.
+
+    Unlike `cluster_create`, no `post_save` is sent, so the clusters are not indexed here: the
+    engine writes their profiles and postings with their first tickets. `cluster_created` goes out
+    for each after commit, as for one.
+    """
+    with transaction.atomic():
+        BugCluster.objects.bulk_create(clusters)
+        ClusterEvent.objects.bulk_create(
+            ClusterEvent(cluster=cluster, kind=ClusterEvent.Kind.CREATED, message=cluster.title) for cluster in clusters
+        )
+        for cluster in clusters:
+            transaction.on_commit(
+                partial(signals.cluster_created.send, sender=BugCluster, cluster=cluster), robust=True
+            )
+    return clusters
 
 
 def _lock(cluster: BugCluster) -> BugCluster:

@@ -12,6 +12,9 @@ ticket_filed = Signal()
 tickets_filed = Signal()
 # sender=Ticket, ticket=Ticket, cluster=BugCluster, previous_cluster_id=int|None
 ticket_assigned = Signal()
+# sender=Ticket, assignments=list[tuple[Ticket, BugCluster]]  (the engine assigned new tickets, a batch at a
+# time: one send per batch, not one per ticket; each pair means what ticket_assigned with no previous cluster means)
+tickets_assigned = Signal()
 # sender=BugCluster, cluster_ids=list[int]  (people moved many tickets at once: a merge, a split, an undo)
 tickets_moved = Signal()
 # sender=BugCluster, cluster=BugCluster

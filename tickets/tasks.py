@@ -28,10 +28,10 @@ def cluster_assign_task(ticket_id: int) -> int | None:
 
 @shared_task(name="tickets.cluster_assign_many", ignore_result=True, acks_late=True)
 def cluster_assign_many_task(ticket_ids: list[int]) -> int:
-    """Assign tickets created in bulk, in arrival order (each safe to run twice); returns how many joined."""
-    from tickets.clustering.engine import ticket_assign
+    """Assign tickets created in bulk, in arrival order, in batches (safe to run twice); returns how many."""
+    from tickets.clustering.engine import tickets_assign_in_batches
 
-    return sum(1 for ticket_id in ticket_ids if ticket_assign(ticket_id=ticket_id).cluster is not None)
+    return tickets_assign_in_batches(list(ticket_ids))
 
 
 @shared_task(name="tickets.clusters_drain", ignore_result=True)

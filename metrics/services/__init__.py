@@ -17,6 +17,7 @@ from metrics.services.rollup import (
     rollup_rebuild,
     rollup_ticket_deleted,
     rollup_ticket_moved,
+    rollup_tickets_assigned,
 )
 
 __all__ = [
@@ -34,4 +35,5 @@ __all__ = [
     "rollup_rebuild",
     "rollup_ticket_deleted",
     "rollup_ticket_moved",
+    "rollup_tickets_assigned",
 ]

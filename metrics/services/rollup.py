@@ -5,10 +5,12 @@ Days are calendar days in the organisation's time zone (settings.TIME_ZONE) of `
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F, Model, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
@@ -54,6 +56,28 @@ def rollup_ticket_moved(*, ticket: Ticket, cluster_id: int | None, previous_clus
         _bump(DailyClusterVolume, {"cluster_id": previous_cluster_id, "day": day}, -1)
         if cluster_id:
             _bump(DailyClusterVolume, {"cluster_id": cluster_id, "day": day}, 1)
+
+
+def rollup_tickets_assigned(assignments: Iterable[tuple[Ticket, Any]]) -> None:
+    """Count newly assigned tickets, (ticket, cluster) pairs, into their clusters' days: one statement.
+
+    An upsert that adds to the row already there, so it is safe against a concurrent first insert.
+    """
+    counts = Counter((cluster.pk, local_day(ticket.reported_at)) for ticket, cluster in assignments if cluster)
+    if not counts:
+        return
+    qn, ops = connection.ops.quote_name, connection.ops
+    table = qn(DailyClusterVolume._meta.db_table)
+    rows = sorted(counts.items())
+    sql = (
+        f"INSERT INTO {table} ({qn('cluster_id')}, {qn('day')}, {qn('count')}) "
+        f"VALUES {', '.join(['(%s, %s, %s)'] * len(rows))} "
+        f"ON CONFLICT ({qn('cluster_id')}, {qn('day')}) DO UPDATE SET {qn('count')} = {table}.{qn('count')} + "
+        f"excluded.{qn('count')}"
+    )
+    params = [value for (cluster_id, day), n in rows for value in (cluster_id, ops.adapt_datefield_value(day), n)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
 
 
 def rollup_ticket_deleted(*, ticket: Ticket) -> None:

@@ -24,8 +24,10 @@ import json
 import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
+import orjson
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -105,9 +107,9 @@ class Assignment:
 
 
 class _Stats:
-    """Inverse document frequencies of the terms one ranking needs (one query)."""
+    """Inverse document frequencies of the terms one ranking (or one batch) needs, read in one query."""
 
-    def __init__(self, terms: list[str]):
+    def __init__(self, terms):
         rows = dict(TermStat.objects.filter(term__in=[index.STAT_TICKETS, index.STAT_LENGTH, *terms]).values_list())
         self.tickets = max(rows.get(index.STAT_TICKETS, 0.0), 1.0)
         self.avg_length = max(rows.get(index.STAT_LENGTH, 0.0) / self.tickets, 1.0)
@@ -118,42 +120,112 @@ class _Stats:
         return math.log(1.0 + (self.tickets - df + 0.5) / (df + 0.5))
 
 
-def _retrieve(
-    weights: dict[str, float], text_terms: set[str], kind: str, exclude: tuple[int, ...]
-) -> dict[int, tuple[float, float]]:
-    """Candidate clusters from the postings: cluster id -> (weight of the ticket's words it has, score)."""
-    if not weights:
-        return {}
-    qn = connection.ops.quote_name
-    values = ", ".join(["(%s, %s, %s)"] * len(weights))
-    params: list[Any] = []
-    for term, weight in weights.items():
-        params += [term, weight, 1.0 if term in text_terms else 0.0]
-    excluded = ""
-    if exclude:
-        excluded = f" AND p.{qn('cluster_id')} NOT IN ({', '.join(['%s'] * len(exclude))})"
-    sql = (
-        f"WITH q(term, w, text) AS (VALUES {values}) "
-        f"SELECT p.{qn('cluster_id')}, SUM(q.w * q.text), "
-        f"SUM(q.w * p.{qn('weight')} / (p.{qn('weight')} + 1.0)) AS s "
-        f"FROM {qn('tickets_clusterterm')} p JOIN q ON p.{qn('term')} = q.term "
-        f"WHERE p.{qn('kind')} = %s{excluded} "
-        f"GROUP BY p.{qn('cluster_id')} ORDER BY s DESC LIMIT {CANDIDATES}"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, kind, *exclude])
-        return {row[0]: (float(row[1]), float(row[2])) for row in cursor.fetchall()}
+def _stats_for(features_list: list[Features]) -> _Stats:
+    terms: set[str] = set()
+    for features in features_list:
+        terms.update(features.terms)
+        terms.update(index.FINGERPRINT_PREFIX + k for k in features.fingerprints)
+        terms.update(index.EVIDENCE_PREFIX + k for k in features.evidence)
+    return _Stats(sorted(terms))
 
 
 @dataclass
-class _Candidate:
-    """A candidate cluster's profile, read in one query with the cluster's fields the engine needs."""
+class _Query:
+    """What retrieval looks up for one ticket: its most telling terms and its fingerprints, weighted."""
 
-    cluster: BugCluster
+    features: Features
+    kind: str
+    idf: dict[str, float]
+    weights: dict[str, float]
+    text_terms: frozenset[str]
+    text_weight: float
+
+
+def _query_for(features: Features, kind: str, stats: _Stats) -> _Query | None:
+    if features.is_empty:
+        return None
+    idf = {term: stats.idf(term) for term in features.terms}
+    # Words in more than RETRIEVAL_MAX_SHARE of all tickets ("error", "page") would pull in most clusters
+    # for little evidence: they are left to the scoring of the candidates the telling words found.
+    max_df = max(RETRIEVAL_MAX_SHARE * stats.tickets, RETRIEVAL_MIN_TICKETS)
+    telling = [t for t in features.terms if stats.df.get(t, 0.0) <= max_df]
+    if not telling:
+        telling = sorted(features.terms, key=lambda t: -idf[t])[:3]
+    looked_up = sorted(telling, key=lambda t: -features.terms[t] * idf[t])[:QUERY_TERMS]
+    weights = {t: round(features.terms[t] * idf[t], 4) for t in looked_up}
+    text_weight = sum(weights.values()) or 1.0
+    for key in features.fingerprints:
+        term = index.FINGERPRINT_PREFIX + key
+        weights[term] = round(3.0 * stats.idf(term), 4)
+    return _Query(features, kind, idf, weights, frozenset(looked_up), text_weight)
+
+
+def _retrieve(queries: list[_Query], exclude: tuple[int, ...] = ()) -> list[dict[int, tuple[float, float]]]:
+    """Candidate clusters of each query from the postings, in one SQL query for all of them.
+
+    For each query: cluster id -> (weight of the query's words the cluster has, retrieval score),
+    its best `CANDIDATES` clusters only.
+    """
+    found: list[dict[int, tuple[float, float]]] = [{} for _ in queries]
+    asked = [(n, q) for n, q in enumerate(queries) if q.weights]
+    if not asked:
+        return found
+    qn = connection.ops.quote_name
+    rows = [
+        (n, term, w, 1.0 if term in q.text_terms else 0.0, q.kind) for n, q in asked for term, w in q.weights.items()
+    ]
+    values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(rows))
+    excluded = ""
+    if exclude:
+        excluded = f"WHERE p.{qn('cluster_id')} NOT IN ({', '.join(['%s'] * len(exclude))}) "
+    sql = (
+        f"WITH q(qi, term, w, text, kind) AS (VALUES {values}), "
+        f"s AS (SELECT q.qi, p.{qn('cluster_id')} AS cid, SUM(q.w * q.text) AS tw, "
+        f"SUM(q.w * p.{qn('weight')} / (p.{qn('weight')} + 1.0)) AS s "
+        f"FROM {qn('tickets_clusterterm')} p JOIN q ON p.{qn('term')} = q.term AND p.{qn('kind')} = q.kind "
+        f"{excluded}GROUP BY q.qi, p.{qn('cluster_id')}) "
+        f"SELECT qi, cid, tw, s FROM (SELECT qi, cid, tw, s, "
+        f"ROW_NUMBER() OVER (PARTITION BY qi ORDER BY s DESC, cid DESC) AS n FROM s) r WHERE n <= {CANDIDATES}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [value for row in rows for value in row] + list(exclude))
+        for qi, cluster_id, text_weight, score in cursor.fetchall():
+            found[qi][cluster_id] = (float(text_weight), float(score))
+    return found
+
+
+@dataclass
+class _Profile:
+    """A cluster's profile as read by raw SQL; the attributes `index.profile_add` folds a ticket into."""
+
     exemplars: list
     fingerprints: dict
     evidence: dict
     tickets: int
+
+
+class _Candidate(_Profile):
+    """A candidate cluster's profile, read in one query with the cluster's fields the engine needs.
+
+    The cluster's model object is built only for the matches a caller gets back. An assignment
+    batch folds the tickets it joins into their candidate, so the batch's later tickets see them
+    as exemplars.
+    """
+
+    def __init__(self, *, exemplars, fingerprints, evidence, tickets, values=None, cluster=None):
+        super().__init__(exemplars, fingerprints, evidence, tickets)
+        self._values, self._cluster = values, cluster
+        if cluster is not None:
+            self.status, self.last_reported_at = cluster.status, cluster.last_reported_at
+        else:
+            self.status = values[_STATUS_POSITION]
+            self.last_reported_at = values[_LAST_REPORTED_POSITION]
+
+    @property
+    def cluster(self) -> BugCluster:
+        if self._cluster is None:
+            self._cluster = BugCluster.from_db(connection.alias, _CLUSTER_FIELDS, self._values)
+        return self._cluster
 
 
 # In the model's field order, as Model.from_db expects.
@@ -174,10 +246,13 @@ _CLUSTER_FIELDS = tuple(
     }
 )
 _DATETIME_POSITIONS = tuple(i for i, name in enumerate(_CLUSTER_FIELDS) if name.endswith("_at"))
+_STATUS_POSITION = _CLUSTER_FIELDS.index("status")
+_LAST_REPORTED_POSITION = _CLUSTER_FIELDS.index("last_reported_at")
+_ID_POSITION = _CLUSTER_FIELDS.index("id")
 
 
 def _json(value: Any) -> Any:
-    return json.loads(value) if isinstance(value, (str, bytes)) else value
+    return orjson.loads(value) if isinstance(value, (str, bytes)) else value
 
 
 def _datetime(value: Any) -> datetime | None:
@@ -188,8 +263,11 @@ def _datetime(value: Any) -> datetime | None:
     return parsed if parsed is None or parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def _candidates(cluster_ids: list[int]) -> list[_Candidate]:
+def _candidates(cluster_ids) -> dict[int, _Candidate]:
     """Profiles and clusters of `cluster_ids` in one query, without building more model objects than needed."""
+    cluster_ids = list(cluster_ids)
+    if not cluster_ids:
+        return {}
     qn = connection.ops.quote_name
     columns = ", ".join(f"c.{qn(f)}" for f in _CLUSTER_FIELDS)
     sql = (
@@ -201,36 +279,129 @@ def _candidates(cluster_ids: list[int]) -> list[_Candidate]:
     with connection.cursor() as cursor:
         cursor.execute(sql, cluster_ids)
         rows = cursor.fetchall()
-    out = []
+    out = {}
     for row in rows:
         values = list(row[4:])
         for i in _DATETIME_POSITIONS:
             values[i] = _datetime(values[i])
-        cluster = BugCluster.from_db(connection.alias, _CLUSTER_FIELDS, values)
-        out.append(_Candidate(cluster, _json(row[0]) or [], _json(row[1]) or {}, _json(row[2]) or {}, row[3]))
+        out[values[_ID_POSITION]] = _Candidate(
+            exemplars=_json(row[0]) or [],
+            fingerprints=_json(row[1]) or {},
+            evidence=_json(row[2]) or {},
+            tickets=row[3],
+            values=values,
+        )
     return out
 
 
-def _bm25(query: dict[str, float], doc: dict[str, float], doc_length: float, stats: _Stats, idf: dict) -> float:
-    norm = K1 * (1.0 - B + B * doc_length / stats.avg_length)
-    score = 0.0
-    for term, q in query.items():
-        tf = doc.get(term)
-        if tf:
-            score += idf[term] * q * tf * (K1 + 1.0) / (tf + norm)
-    return score
+class _Scorer:
+    """One ticket's side of the text comparisons, computed once for all its candidates' exemplars."""
+
+    def __init__(self, query: _Query, stats: _Stats):
+        features, idf = query.features, query.idf
+        self.query = query
+        self.avg_length = stats.avg_length
+        # BM25: each query term's idf x query weight x (k1 + 1), so an exemplar costs one pass over shared terms.
+        self.factors = {t: idf[t] * q * (K1 + 1.0) for t, q in features.terms.items()}
+        self.self_score = self.bm25(features.terms, features.length) or 1.0
+        self.rare = max(idf.values(), default=1.0)  # unknown subject stems weigh like ours' rarest
+        self.subject_weights = [(t, idf.get(t, self.rare) ** 2) for t in features.subject]
+        self.subject_norm = sum(w for _, w in self.subject_weights)
+        self.idf = idf
+
+    def bm25(self, doc: dict[str, float], doc_length: float) -> float:
+        norm = K1 * (1.0 - B + B * doc_length / self.avg_length)
+        factors = self.factors
+        score = 0.0
+        if len(doc) < len(factors):  # one pass over the shorter side (a plain loop: this is the hot path)
+            for term, tf in doc.items():
+                factor = factors.get(term)
+                if factor and tf:
+                    score += factor * tf / (tf + norm)
+        else:
+            get = doc.get
+            for term, factor in factors.items():
+                tf = get(term)
+                if tf:
+                    score += factor * tf / (tf + norm)
+        return score
+
+    def nearest(self, exemplars: list) -> float:
+        """BM25 of the closest exemplar, over the ticket's score against itself (0..1)."""
+        best = 0.0
+        for exemplar in exemplars:
+            score = self.bm25(exemplar.get("t") or {}, exemplar.get("n") or 1.0)
+            if score > best:
+                best = score
+        return min(best / self.self_score, 1.0)
+
+    def title(self, exemplars: list) -> float:
+        """Best cosine of the ticket's subject with an exemplar's, each stem weighted by its idf squared."""
+        if not self.subject_norm:
+            return 0.0
+        best = 0.0
+        idf, rare = self.idf, self.rare
+        for exemplar in exemplars:
+            theirs = exemplar.get("s")
+            if not theirs:
+                continue
+            theirs = set(theirs)
+            shared = 0.0
+            for term, weight in self.subject_weights:
+                if term in theirs:
+                    shared += weight
+            if not shared:
+                continue
+            other = 0.0
+            for term in theirs:
+                other += idf.get(term, rare) ** 2
+            best = max(best, shared / math.sqrt(self.subject_norm * other))
+        return best
 
 
-def _title_similarity(ours: list[str], theirs, idf: dict[str, float]) -> float:
-    """Cosine of two subjects' stem sets, each stem weighted by its idf (unknown stems weigh like ours' rarest)."""
-    if not theirs:
-        return 0.0
-    theirs = set(theirs)
-    rare = max(idf.values(), default=1.0)
-    mine = sum(idf.get(t, rare) ** 2 for t in ours)
-    other = sum(idf.get(t, rare) ** 2 for t in theirs)
-    shared = sum(idf.get(t, rare) ** 2 for t in ours if t in theirs)
-    return shared / math.sqrt(mine * other) if mine and other else 0.0
+def _score(
+    query: _Query,
+    found: dict[int, tuple[float, float]],
+    candidates: dict[int, _Candidate],
+    stats: _Stats,
+    now,
+    limit: int,
+) -> list[Match]:
+    """Score the retrieved candidates of one ticket against its features; the best `limit`, best first."""
+    features, idf = query.features, query.idf
+    scorer = _Scorer(query, stats)
+    scored = []
+    for cluster_id, (covered, _) in found.items():
+        profile = candidates.get(cluster_id)
+        if profile is None or profile.status not in ASSIGNABLE_CLUSTER_STATUSES:
+            continue
+        coverage = covered / query.text_weight
+        text = NEIGHBOUR_SHARE * scorer.nearest(profile.exemplars) + (1.0 - NEIGHBOUR_SHARE) * min(coverage, 1.0)
+        if TITLE_SHARE and features.subject:
+            text = max(text, TITLE_SHARE * scorer.title(profile.exemplars))  # the same title in other words is enough
+        score, reasons = _evidence_score(features, profile, stats)
+        if text >= 0.2:
+            reasons.insert(0, f"text similar {text:.2f}")
+        else:
+            shared_words = sorted(
+                (t for t in features.terms if any(t in (e.get("t") or {}) for e in profile.exemplars)),
+                key=lambda t: -idf[t],
+            )[:4]
+            if shared_words:
+                reasons.append("shared words: " + ", ".join(shared_words))
+        score += text + _recency(profile.last_reported_at, now)
+        score = max(0.0, min(score, 1.0))
+        if _code_conflict(features, profile):
+            # Another error code is another bug: still offered to people, never joined automatically.
+            score = min(score, JOIN_THRESHOLD - CODE_CONFLICT_MARGIN)
+            reasons.append("but a different error code")
+        scored.append((round(score, 4), round(text, 4), cluster_id, profile, reasons))
+    # Ties go to the newest cluster; clusters a batch opened (ids below zero until written) are the newest.
+    scored.sort(key=lambda s: (-s[0], -s[1], -(s[2] if s[2] > 0 else math.inf)))
+    return [
+        Match(cluster=profile.cluster, score=score, text_similarity=text, reasons=reasons)
+        for score, text, _, profile, reasons in scored[:limit]
+    ]
 
 
 def rank(
@@ -247,66 +418,14 @@ def rank(
     The engine needs a few fields of each cluster; pages that show the clusters ask for
     `full_clusters` (one more query, for the best `limit` only).
     """
-    if features.is_empty:
+    stats = _stats_for([features])
+    query = _query_for(features, kind, stats)
+    if query is None:
         return []
-    fingerprint_terms = [index.FINGERPRINT_PREFIX + k for k in features.fingerprints]
-    evidence_terms = [index.EVIDENCE_PREFIX + k for k in features.evidence]
-    stats = _Stats([*features.terms, *fingerprint_terms, *evidence_terms])
-    idf = {term: stats.idf(term) for term in features.terms}
-
-    # Words in more than RETRIEVAL_MAX_SHARE of all tickets ("error", "page") would pull in most clusters
-    # for little evidence: they are left to the scoring of the candidates the telling words found.
-    max_df = max(RETRIEVAL_MAX_SHARE * stats.tickets, RETRIEVAL_MIN_TICKETS)
-    telling = [t for t in features.terms if stats.df.get(t, 0.0) <= max_df]
-    if not telling:
-        telling = sorted(features.terms, key=lambda t: -idf[t])[:3]
-    looked_up = sorted(telling, key=lambda t: -features.terms[t] * idf[t])[:QUERY_TERMS]
-    weights = {t: round(features.terms[t] * idf[t], 4) for t in looked_up}
-    text_weight = sum(weights[t] for t in looked_up) or 1.0
-    for term in fingerprint_terms:
-        weights[term] = round(3.0 * stats.idf(term), 4)
-    found = _retrieve(weights, set(looked_up), kind, tuple(exclude_cluster_ids))
+    found = _retrieve([query], tuple(exclude_cluster_ids))[0]
     if not found:
         return []
-
-    profiles = _candidates(list(found))
-    self_score = _bm25(features.terms, features.terms, features.length, stats, idf) or 1.0
-    now = now or timezone.now()
-    matches = []
-    for profile in profiles:
-        cluster = profile.cluster
-        if cluster.status not in ASSIGNABLE_CLUSTER_STATUSES:
-            continue
-        coverage = found[cluster.pk][0] / text_weight
-        nearest = max(
-            (_bm25(features.terms, e.get("t") or {}, e.get("n") or 1.0, stats, idf) for e in profile.exemplars),
-            default=0.0,
-        )
-        nearest = min(nearest / self_score, 1.0)
-        text = NEIGHBOUR_SHARE * nearest + (1.0 - NEIGHBOUR_SHARE) * min(coverage, 1.0)
-        if TITLE_SHARE and features.subject:
-            title = max(
-                (_title_similarity(features.subject, e.get("s") or (), idf) for e in profile.exemplars), default=0
-            )
-            text = max(text, TITLE_SHARE * title)  # the same title in other words is enough on its own
-        score, reasons = _evidence_score(features, profile, stats)
-        if text >= 0.2:
-            reasons.insert(0, f"text similar {text:.2f}")
-        shared_words = sorted(
-            (t for t in features.terms if any(t in (e.get("t") or {}) for e in profile.exemplars)),
-            key=lambda t: -idf[t],
-        )[:4]
-        if shared_words and text < 0.2:
-            reasons.append("shared words: " + ", ".join(shared_words))
-        score += text + _recency(cluster, now)
-        score = max(0.0, min(score, 1.0))
-        if _code_conflict(features, profile):
-            # Another error code is another bug: still offered to people, never joined automatically.
-            score = min(score, JOIN_THRESHOLD - CODE_CONFLICT_MARGIN)
-            reasons.append("but a different error code")
-        matches.append(Match(cluster=cluster, score=round(score, 4), text_similarity=round(text, 4), reasons=reasons))
-    matches.sort(key=lambda m: (-m.score, -m.text_similarity, -m.cluster.pk))
-    matches = matches[:limit]
+    matches = _score(query, found, _candidates(found), stats, now or timezone.now(), limit)
     if full_clusters and matches:
         loaded = BugCluster.objects.select_related("owner", "ticket_type").in_bulk([m.cluster.pk for m in matches])
         for match in matches:
@@ -352,10 +471,10 @@ def _evidence_score(features: Features, profile: _Candidate, stats: _Stats) -> t
     return bonus, reasons
 
 
-def _recency(cluster: BugCluster, now: datetime) -> float:
-    if cluster.last_reported_at is None:
+def _recency(last_reported_at: datetime | None, now: datetime) -> float:
+    if last_reported_at is None:
         return 0.0
-    days = (now - cluster.last_reported_at).total_seconds() / 86400
+    days = (now - last_reported_at).total_seconds() / 86400
     if days <= RECENT_DAYS:
         return RECENT_BONUS
     if days >= STALE_DAYS:
@@ -381,91 +500,311 @@ _TICKET_FIELDS = (
     "ticket_type__key",
     "ticket_type__name",
 )
+BATCH_SIZE = 50  # tickets a worker ranks and writes together when many wait
 
 
 def ticket_assign(*, ticket_id: int, rank_limit: int = 1) -> Assignment:
-    """Assign one ticket (the Celery task's body). Safe to run twice: the second run changes nothing.
+    """Assign one ticket (the Celery task's body). Safe to run twice: the second run changes nothing."""
+    return tickets_assign([ticket_id], rank_limit=rank_limit)[0]
+
+
+@dataclass
+class _Join:
+    ticket: Ticket
+    features: Features
+    match: Match
+
+
+def tickets_assign(ticket_ids: list[int], *, rank_limit: int = 1) -> list[Assignment]:
+    """Assign tickets in the order given, as a batch; one Assignment per id, in that order.
+
+    A batch costs a constant number of queries whatever its size: the tickets, the term statistics,
+    the retrieval of every ticket's candidates, their profiles, then one transaction for all joins
+    (lock the profiles, claim the tickets, one batch of writes). Tickets are decided one after the
+    other, each seeing what the earlier ones of the batch did: a ticket that joined a cluster is one of
+    its exemplars for the next, and a cluster one of them opened is a candidate for the rest. Opening
+    a cluster is written at once (it is rare, and a later ticket may join it).
 
     A ticket a person placed (agent's "same bug", a move, the help desk's known cluster) keeps its
-    cluster; the engine only reads it into that cluster's index.
+    cluster; the engine only reads it into that cluster's index. Safe to run twice.
     """
-    ticket = Ticket.objects.select_related("ticket_type").only(*_TICKET_FIELDS).filter(pk=ticket_id).first()
-    if ticket is None:
-        return Assignment(ticket_id=ticket_id, cluster=None, skipped="ticket not found")
-    if ticket.cluster_id is not None:
-        if ticket.match_features:
-            return Assignment(ticket_id=ticket_id, cluster=None, skipped="already assigned")
-        return _index_placed_ticket(ticket)
+    if not ticket_ids:
+        return []
+    loaded = Ticket.objects.select_related("ticket_type").only(*_TICKET_FIELDS).in_bulk(ticket_ids)
+    results: dict[int, Assignment] = {}
+    waiting: list[tuple[Ticket, Features, str]] = []
+    for ticket_id in dict.fromkeys(ticket_ids):
+        ticket = loaded.get(ticket_id)
+        if ticket is None:
+            results[ticket_id] = Assignment(ticket_id=ticket_id, cluster=None, skipped="ticket not found")
+        elif ticket.cluster_id is not None:
+            if ticket.match_features:
+                results[ticket_id] = Assignment(ticket_id=ticket_id, cluster=None, skipped="already assigned")
+            else:
+                results[ticket_id] = _index_placed_ticket(ticket)
+        else:
+            waiting.append((ticket, features_for_ticket(ticket), cluster_kind_for(ticket.feedback_kind)))
+    if waiting:
+        results.update(_assign_waiting(waiting, rank_limit=max(rank_limit, 1)))
+    return [results[ticket_id] for ticket_id in ticket_ids]
 
-    features = features_for_ticket(ticket)
-    kind = cluster_kind_for(ticket.feedback_kind)
-    matches = rank(features, kind=kind, limit=max(rank_limit, 1), now=ticket.reported_at)
-    best = matches[0] if matches and matches[0].score >= JOIN_THRESHOLD else None
-    if best is not None:
-        cluster, created = _join(ticket, features, best)
-    else:
-        cluster, created = _open(ticket, features, kind, matches[0] if matches else None)
-    if cluster is None:
-        return Assignment(ticket_id=ticket_id, cluster=None, matches=matches, skipped="assigned meanwhile")
-    transaction.on_commit(
-        lambda: signals.ticket_assigned.send(sender=Ticket, ticket=ticket, cluster=cluster, previous_cluster_id=None),
-        robust=True,
+
+@dataclass
+class _Opening:
+    """A cluster a batch opens: not written until the batch's end, a candidate for its later tickets."""
+
+    key: int  # below zero: stands for the cluster's id until it is written
+    candidate: _Candidate
+    text: Features  # the cluster's own words (its title), indexed with it
+    postings: dict[str, float]
+
+
+def _assign_waiting(waiting: list[tuple[Ticket, Features, str]], *, rank_limit: int) -> dict[int, Assignment]:
+    stats = _stats_for([features for _, features, _ in waiting])
+    queries = [_query_for(features, kind, stats) for _, features, kind in waiting]
+    found_all = iter(_retrieve([q for q in queries if q is not None]))
+    founds = [next(found_all) if q is not None else {} for q in queries]
+    candidates = _candidates({cluster_id for found in founds for cluster_id in found})
+    openings: list[_Opening] = []
+    opened_by: dict[int, _Opening] = {}  # id() of an unwritten cluster -> its opening
+    results: dict[int, Assignment] = {}
+    joins: list[_Join] = []
+    for (ticket, features, kind), query, found in zip(waiting, queries, founds, strict=True):
+        matches: list[Match] = []
+        if query is not None:
+            found = dict(found)
+            for opening in openings:
+                covered = _covered(query, opening.postings)
+                if opening.candidate.cluster.kind == kind and covered is not None:
+                    found[opening.key] = (covered, 0.0)
+                    candidates[opening.key] = opening.candidate
+            matches = _score(query, found, candidates, stats, ticket.reported_at, rank_limit)
+        best = matches[0] if matches and matches[0].score >= JOIN_THRESHOLD else None
+        if best is not None:
+            opening = opened_by.get(id(best.cluster))
+            candidate = opening.candidate if opening else candidates[best.cluster.pk]
+            if opening:
+                for term, weight in index.posting_terms(features).items():
+                    opening.postings[term] = opening.postings.get(term, 0.0) + weight
+            joins.append(_Join(ticket, features, best))
+            results[ticket.pk] = Assignment(ticket_id=ticket.pk, cluster=best.cluster, matches=matches)
+        else:
+            opening = _opening(-1 - len(openings), ticket, kind)
+            openings.append(opening)
+            opened_by[id(opening.candidate.cluster)] = opening
+            candidate = opening.candidate
+            joins.append(_Join(ticket, features, _open_match(opening.candidate.cluster, matches)))
+            results[ticket.pk] = Assignment(
+                ticket_id=ticket.pk, cluster=opening.candidate.cluster, created=True, matches=matches
+            )
+        index.profile_add(candidate, ticket.pk, features)
+    for ticket_id in _write(joins, openings):
+        # The cluster stopped taking tickets (merged, closed) or the ticket was placed meanwhile.
+        results[ticket_id] = ticket_assign(ticket_id=ticket_id, rank_limit=rank_limit)
+    return results
+
+
+def _covered(query: _Query, postings: dict[str, float]) -> float | None:
+    """The weight of the query's words a cluster's postings hold; None if it shares nothing with the query."""
+    if not any(term in postings for term in query.weights):
+        return None
+    return sum(w for term, w in query.weights.items() if term in query.text_terms and term in postings)
+
+
+def _opening(key: int, ticket: Ticket, kind: str) -> _Opening:
+    """A new cluster titled by the ticket, with its own words as its first exemplar (as on a rebuild)."""
+    cluster = BugCluster(
+        title=ticket.subject[:255], kind=kind, ticket_type=ticket.ticket_type if ticket.ticket_type_id else None
     )
-    return Assignment(ticket_id=ticket_id, cluster=cluster, created=created, matches=matches)
+    text = index.cluster_text_features(cluster)
+    candidate = _Candidate(exemplars=[], fingerprints={}, evidence={}, tickets=0, cluster=cluster)
+    index.profile_add(candidate, index.CLUSTER_TEXT_ID, text, count=False)
+    return _Opening(key, candidate, text, index.posting_terms(text))
 
 
-def _claim(ticket: Ticket, cluster: BugCluster, confidence: float, reasons: list[str], features: Features) -> bool:
-    """Write the assignment unless someone assigned the ticket meanwhile."""
-    now = timezone.now()
-    updated = Ticket.objects.filter(pk=ticket.pk, cluster_assigned_at__isnull=True, cluster__isnull=True).update(
-        cluster=cluster,
-        cluster_assigned_at=now,
-        assignment_source=AssignmentSource.ENGINE,
-        assignment_confidence=round(confidence, 4),
-        assignment_reasons=reasons,
-        match_features=features.as_json(),
-        updated_at=now,
+def _open_match(cluster: BugCluster, matches: list[Match]) -> Match:
+    """The opening ticket's assignment: its confidence is how far the nearest cluster was."""
+    if not matches:
+        return Match(cluster=cluster, score=1.0, text_similarity=0.0, reasons=[OPENED_ALONE])
+    nearest = matches[0]
+    label = f"#{nearest.cluster.pk}" if nearest.cluster.pk else "a cluster opened just before"
+    reason = (
+        f"opened a new cluster: the nearest, {label}, scored {nearest.score:.2f} (joining takes {JOIN_THRESHOLD:.2f})"
     )
-    if updated:
-        ticket.cluster = cluster
-        ticket.cluster_assigned_at = now
-        ticket.assignment_source = AssignmentSource.ENGINE
-        ticket.assignment_confidence = round(confidence, 4)
-        ticket.assignment_reasons = reasons
-    return bool(updated)
+    return Match(cluster=cluster, score=1.0 - nearest.score, text_similarity=0.0, reasons=[reason])
 
 
-def _join(ticket: Ticket, features: Features, match: Match) -> tuple[BugCluster | None, bool]:
+OPENED_ALONE = "opened a new cluster: no similar cluster of its kind"
+
+
+def _assigned_on_commit(pairs: list[tuple[Ticket, BugCluster]]) -> None:
+    transaction.on_commit(partial(signals.tickets_assigned.send, sender=Ticket, assignments=pairs), robust=True)
+
+
+def _write(joins: list[_Join], openings: list[_Opening]) -> list[int]:
+    """Write a batch in one transaction; returns the tickets that could not be assigned as decided.
+
+    On PostgreSQL, a constant number of round trips whatever the batch's size: the new clusters,
+    their events and profiles (when the batch opens any), lock the profiles (of clusters still
+    taking tickets), claim the tickets nobody assigned meanwhile, then the counters, the profiles,
+    the postings and the term statistics in one batch of statements, and the commit.
+    """
+    from tickets.services import clusters_open
+
+    retry: list[int] = []
     with transaction.atomic():
-        added = _add(ticket, match.cluster, features, match.score, match.reasons)
-        if not added:
-            transaction.set_rollback(True)
-            return None, False
-    return match.cluster, False
+        if openings:
+            clusters_open([o.candidate.cluster for o in openings])
+            ClusterProfile.objects.bulk_create(
+                ClusterProfile(
+                    cluster=o.candidate.cluster,
+                    kind=o.candidate.cluster.kind,
+                    exemplars=o.candidate.exemplars[:1],
+                    fingerprints=dict.fromkeys(o.text.fingerprints, 1),
+                    evidence=dict.fromkeys(o.text.evidence, 1),
+                )
+                for o in openings
+            )
+        profiles = _lock_profiles(sorted({j.match.cluster.pk for j in joins}))
+        retry += [j.ticket.pk for j in joins if j.match.cluster.pk not in profiles]
+        joins = [j for j in joins if j.match.cluster.pk in profiles]
+        claimed = _claim_many(joins)
+        retry += [j.ticket.pk for j in joins if j.ticket.pk not in claimed]
+        joins = [j for j in joins if j.ticket.pk in claimed]
+        by_cluster: dict[int, list[_Join]] = {}
+        for join in joins:
+            by_cluster.setdefault(join.match.cluster.pk, []).append(join)
+            index.profile_add(profiles[join.match.cluster.pk], join.ticket.pk, join.features)
+        empty = [o.candidate.cluster.pk for o in openings if o.candidate.cluster.pk not in by_cluster]
+        if empty:  # every ticket of a cluster the batch opened was assigned meanwhile
+            BugCluster.objects.filter(pk__in=empty).delete()
+        if not joins:
+            return retry
+        now = timezone.now()
+        statements = []
+        for cluster_id, members in sorted(by_cluster.items()):
+            statements += [
+                _counters_statement(cluster_id, [m.ticket.reported_at for m in members], now),
+                _profile_statement(cluster_id, profiles[cluster_id], now),
+            ]
+            for member in members:
+                _count_in(member.match.cluster, member.ticket.reported_at)
+        texts = {o.candidate.cluster.pk: o.text for o in openings}
+        statements += index.postings_statements_many(
+            (
+                cluster_id,
+                members[0].match.cluster.kind,
+                [m.features for m in members] + ([texts[cluster_id]] if cluster_id in texts else []),
+            )
+            for cluster_id, members in by_cluster.items()
+        )
+        statements += index.stats_statements([j.features for j in joins])
+        index.execute(statements)
+        _assigned_on_commit([(j.ticket, j.match.cluster) for j in joins])
+    return retry
 
 
-def _add(ticket: Ticket, cluster: BugCluster, features: Features, confidence: float, reasons: list[str]) -> bool:
-    """Inside a transaction: claim the ticket for `cluster` and fold it into the cluster's index.
+def _lock_profiles(cluster_ids: list[int]) -> dict[int, _Profile]:
+    """Lock the profiles of the clusters that still take tickets, in id order (no deadlocks)."""
+    qn = connection.ops.quote_name
+    statuses = list(ASSIGNABLE_CLUSTER_STATUSES)
+    sql = (
+        f"SELECT p.{qn('cluster_id')}, p.{qn('exemplars')}, p.{qn('fingerprints')}, p.{qn('evidence')}, "
+        f"p.{qn('tickets')} FROM {qn('tickets_clusterprofile')} p "
+        f"JOIN {qn('tickets_bugcluster')} c ON c.{qn('id')} = p.{qn('cluster_id')} "
+        f"WHERE p.{qn('cluster_id')} IN ({', '.join(['%s'] * len(cluster_ids))}) "
+        f"AND c.{qn('status')} IN ({', '.join(['%s'] * len(statuses))}) ORDER BY p.{qn('cluster_id')}"
+    )
+    if connection.features.has_select_for_update_of:
+        sql += " FOR UPDATE OF p"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*cluster_ids, *statuses])
+        rows = cursor.fetchall()
+    return {
+        row[0]: _Profile(
+            exemplars=_json(row[1]) or [],
+            fingerprints=_json(row[2]) or {},
+            evidence=_json(row[3]) or {},
+            tickets=row[4],
+        )
+        for row in rows
+    }
 
-    Three round trips on PostgreSQL: lock the profile, claim the ticket, then the counters, the
-    profile, the postings and the term statistics in one batch of statements.
-    """
-    profile = ClusterProfile.objects.select_for_update().filter(pk=cluster.pk).first()
-    if profile is None or not _claim(ticket, cluster, confidence, reasons, features):
-        return False
-    index.profile_add(profile, ticket.pk, features)
+
+def _claim_many(joins: list[_Join]) -> set[int]:
+    """Write each join's assignment unless someone assigned the ticket meanwhile; returns the claimed ids."""
+    if not joins:
+        return set()
     now = timezone.now()
+    rows = [
+        (
+            j.ticket.pk,
+            j.match.cluster.pk,
+            round(j.match.score, 4),
+            json.dumps(j.match.reasons),
+            json.dumps(j.features.as_json()),
+        )
+        for j in sorted(joins, key=lambda j: j.ticket.pk)
+    ]
+    qn = connection.ops.quote_name
+    claimed: set[int] = set()
+    if connection.vendor == "postgresql":
+        # One statement for the batch: conditional on each row, reporting which rows it changed.
+        values = ", ".join(["(%s::bigint, %s::bigint, %s::double precision, %s::jsonb, %s::jsonb)"] * len(rows))
+        sql = (
+            f"UPDATE {qn('tickets_ticket')} t SET {qn('cluster_id')} = v.cluster_id, "
+            f"{qn('cluster_assigned_at')} = %s, {qn('assignment_source')} = %s, "
+            f"{qn('assignment_confidence')} = v.confidence, {qn('assignment_reasons')} = v.reasons, "
+            f"{qn('match_features')} = v.features, {qn('updated_at')} = %s "
+            f"FROM (VALUES {values}) AS v(id, cluster_id, confidence, reasons, features) "
+            f"WHERE t.{qn('id')} = v.id AND t.{qn('cluster_id')} IS NULL AND t.{qn('cluster_assigned_at')} IS NULL "
+            f"RETURNING t.{qn('id')}"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [now, AssignmentSource.ENGINE, now, *(v for row in rows for v in row)])
+            claimed = {row[0] for row in cursor.fetchall()}
+    else:
+        for ticket_id, cluster_id, confidence, reasons, features in rows:
+            updated = Ticket.objects.filter(
+                pk=ticket_id, cluster_assigned_at__isnull=True, cluster__isnull=True
+            ).update(
+                cluster_id=cluster_id,
+                cluster_assigned_at=now,
+                assignment_source=AssignmentSource.ENGINE,
+                assignment_confidence=confidence,
+                assignment_reasons=json.loads(reasons),
+                match_features=json.loads(features),
+                updated_at=now,
+            )
+            if updated:
+                claimed.add(ticket_id)
+    for join in joins:
+        if join.ticket.pk in claimed:
+            ticket = join.ticket
+            ticket.cluster = join.match.cluster
+            ticket.cluster_assigned_at = now
+            ticket.assignment_source = AssignmentSource.ENGINE
+            ticket.assignment_confidence = round(join.match.score, 4)
+            ticket.assignment_reasons = join.match.reasons
+    return claimed
+
+
+def _counters_statement(cluster_id: int, reported: list[datetime], now: datetime) -> index.Statement:
     qn, ops = connection.ops.quote_name, connection.ops
     least, greatest = ("LEAST", "GREATEST") if connection.vendor == "postgresql" else ("MIN", "MAX")
-    reported, stamp = ops.adapt_datetimefield_value(ticket.reported_at), ops.adapt_datetimefield_value(now)
-    counters = (
-        f"UPDATE {qn('tickets_bugcluster')} SET {qn('ticket_count')} = {qn('ticket_count')} + 1, "
+    first, last = ops.adapt_datetimefield_value(min(reported)), ops.adapt_datetimefield_value(max(reported))
+    return (
+        f"UPDATE {qn('tickets_bugcluster')} SET {qn('ticket_count')} = {qn('ticket_count')} + %s, "
         f"{qn('first_reported_at')} = COALESCE({least}({qn('first_reported_at')}, %s), %s), "
         f"{qn('last_reported_at')} = COALESCE({greatest}({qn('last_reported_at')}, %s), %s), "
         f"{qn('updated_at')} = %s WHERE {qn('id')} = %s",
-        [reported, reported, reported, reported, stamp, cluster.pk],
+        [len(reported), first, first, last, last, ops.adapt_datetimefield_value(now), cluster_id],
     )
-    profile_update = (
+
+
+def _profile_statement(cluster_id: int, profile: _Profile, now: datetime) -> index.Statement:
+    qn = connection.ops.quote_name
+    return (
         f"UPDATE {qn('tickets_clusterprofile')} SET {qn('exemplars')} = %s, {qn('fingerprints')} = %s, "
         f"{qn('evidence')} = %s, {qn('tickets')} = %s, {qn('updated_at')} = %s WHERE {qn('cluster_id')} = %s",
         [
@@ -473,49 +812,19 @@ def _add(ticket: Ticket, cluster: BugCluster, features: Features, confidence: fl
             json.dumps(profile.fingerprints),
             json.dumps(profile.evidence),
             profile.tickets,
-            stamp,
-            cluster.pk,
+            connection.ops.adapt_datetimefield_value(now),
+            cluster_id,
         ],
     )
-    index.execute(
-        [
-            counters,
-            profile_update,
-            *index.postings_statements(cluster_id=cluster.pk, kind=cluster.kind, features_list=[features]),
-            *index.stats_statements([features]),
-        ]
-    )
+
+
+def _count_in(cluster: BugCluster, reported_at: datetime) -> None:
+    """Keep the in-memory cluster's counters as written (the threshold check reads them)."""
     cluster.ticket_count += 1
-    if cluster.first_reported_at is None or ticket.reported_at < cluster.first_reported_at:
-        cluster.first_reported_at = ticket.reported_at
-    if cluster.last_reported_at is None or ticket.reported_at > cluster.last_reported_at:
-        cluster.last_reported_at = ticket.reported_at
-    return True
-
-
-def _open(ticket: Ticket, features: Features, kind: str, nearest: Match | None) -> tuple[BugCluster | None, bool]:
-    """Open a cluster titled by the ticket; its confidence is how far the nearest cluster was."""
-    from tickets.services import cluster_create
-
-    confidence = 1.0
-    reasons = ["opened a new cluster: no similar cluster of its kind"]
-    if nearest is not None:
-        confidence = 1.0 - nearest.score
-        reasons = [
-            f"opened a new cluster: the nearest, #{nearest.cluster.pk}, scored {nearest.score:.2f} "
-            f"(joining takes {JOIN_THRESHOLD:.2f})"
-        ]
-    with transaction.atomic():
-        if not Ticket.objects.select_for_update().filter(pk=ticket.pk, cluster__isnull=True).exists():
-            return None, False
-        # Creating the cluster indexes its own words (see receivers.on_cluster_saved).
-        cluster = cluster_create(
-            title=ticket.subject, kind=kind, ticket_type=ticket.ticket_type if ticket.ticket_type_id else None
-        )
-        if not _add(ticket, cluster, features, confidence, reasons):
-            transaction.set_rollback(True)
-            return None, False
-    return cluster, True
+    if cluster.first_reported_at is None or reported_at < cluster.first_reported_at:
+        cluster.first_reported_at = reported_at
+    if cluster.last_reported_at is None or reported_at > cluster.last_reported_at:
+        cluster.last_reported_at = reported_at
 
 
 def _index_placed_ticket(ticket: Ticket) -> Assignment:
@@ -547,10 +856,14 @@ def tickets_assign_pending(*, older_than_seconds: int = 30, limit: int = 500) ->
         .order_by("created_at")
         .values_list("pk", flat=True)[:limit]
     )
+    return tickets_assign_in_batches(ids)
+
+
+def tickets_assign_in_batches(ticket_ids: list[int]) -> int:
+    """Assign tickets in arrival order, `BATCH_SIZE` at a time; returns how many were assigned."""
     done = 0
-    for ticket_id in ids:
-        if ticket_assign(ticket_id=ticket_id).cluster is not None:
-            done += 1
+    for start in range(0, len(ticket_ids), BATCH_SIZE):
+        done += sum(1 for a in tickets_assign(ticket_ids[start : start + BATCH_SIZE]) if a.cluster is not None)
     return done
 
 

@@ -79,10 +79,10 @@ def execute(statements: list[Statement]) -> None:
 def stats_statements(features_list: Iterable[Features], sign: int = 1) -> list[Statement]:
     counts: Counter[str] = Counter()
     for features in features_list:
-        counts.update(stat_terms(features))
+        counts.update(term[:120] for term in stat_terms(features))
         counts[STAT_TICKETS] += 1
         counts[STAT_LENGTH] += features.length
-    rows = [(term[:120], sign * float(n)) for term, n in sorted(counts.items())]
+    rows = [(term, sign * float(n)) for term, n in sorted(counts.items())]
     return _upsert_statements("tickets_termstat", ("term",), "tickets", rows)
 
 
@@ -92,10 +92,17 @@ def stats_add(features_list: Iterable[Features], sign: int = 1) -> None:
 
 
 def postings_statements(*, cluster_id: int, kind: str, features_list: Iterable[Features]) -> list[Statement]:
-    weights: Counter[str] = Counter()
-    for features in features_list:
-        weights.update(posting_terms(features))
-    rows = [(cluster_id, kind, term[:120], round(w, 3)) for term, w in sorted(weights.items())]
+    return postings_statements_many([(cluster_id, kind, list(features_list))])
+
+
+def postings_statements_many(groups: Iterable[tuple[int, str, list[Features]]]) -> list[Statement]:
+    """The postings of several clusters' new tickets, (cluster id, kind, features) each, in one upsert."""
+    weights: Counter[tuple[int, str, str]] = Counter()
+    for cluster_id, kind, features_list in groups:
+        for features in features_list:
+            for term, weight in posting_terms(features).items():
+                weights[(cluster_id, kind, term[:120])] += weight
+    rows = [(*key, round(w, 3)) for key, w in sorted(weights.items())]
     return _upsert_statements("tickets_clusterterm", ("cluster_id", "kind", "term"), "weight", rows)
 
 

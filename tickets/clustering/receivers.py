@@ -87,6 +87,17 @@ def on_ticket_assigned(sender, ticket=None, cluster=None, **kwargs) -> None:
         logger.exception("Threshold check failed for cluster %s", cluster.pk)
 
 
+def on_tickets_assigned(sender, assignments=(), **kwargs) -> None:
+    """A batch of the engine's assignments: each cluster it grew is checked once, with its new count."""
+    from tickets.alerts import clusters_threshold_check
+
+    clusters = {cluster.pk: cluster for _, cluster in assignments if cluster is not None}
+    try:
+        clusters_threshold_check(clusters=clusters.values())
+    except Exception:  # noqa: BLE001 - the beat sweep re-checks; never break the other receivers
+        logger.exception("Threshold check failed for clusters %s", sorted(clusters))
+
+
 _TEXT_FIELDS = frozenset({"title", "summary", "root_cause", "kind", "ticket_type"})
 
 
@@ -114,3 +125,4 @@ def connect() -> None:
     signals.tickets_filed.connect(on_tickets_filed, dispatch_uid="tickets.clustering.filed_many")
     signals.cluster_status_changed.connect(on_cluster_status_changed, dispatch_uid="tickets.clustering.status")
     signals.ticket_assigned.connect(on_ticket_assigned, dispatch_uid="tickets.clustering.threshold")
+    signals.tickets_assigned.connect(on_tickets_assigned, dispatch_uid="tickets.clustering.threshold_many")
