@@ -42,7 +42,7 @@ OPEN_CLUSTERS = int(os.environ.get("BENCH_OPEN_CLUSTERS", 20_000))
 CLOSED_CLUSTERS = OPEN_CLUSTERS // 4
 NEW = int(os.environ.get("BENCH_NEW", 3_000))
 SINGLE = int(os.environ.get("BENCH_SINGLE", 500))  # of NEW, assigned one at a time; the rest as a backlog
-WARMUP = 100
+WARMUP = int(os.environ.get("BENCH_WARMUP", 100))
 VARIANTS = 4  # wordings per bug whose features become the cluster's exemplars
 
 COMMON_TEXT = (
@@ -263,7 +263,7 @@ def main() -> None:
 
             profiler.disable()
             order = os.environ.get("BENCH_SORT", "cumulative")
-            pstats.Stats(profiler, stream=sys.stderr).sort_stats(order).print_stats(40)
+            pstats.Stats(profiler, stream=sys.stderr).sort_stats(order).print_stats(int(os.environ.get("BENCH_LINES", 40)))
         if os.environ.get("BENCH_SHOW_QUERIES"):
             from django.test.utils import CaptureQueriesContext
 

@@ -334,3 +334,157 @@ def test_filings_in_the_same_instant_share_one_drain_task(monkeypatch, django_ca
     assert tasks.clusters_drain_task() == 2
     first.refresh_from_db(), second.refresh_from_db()
     assert first.cluster_id is not None and first.cluster_id == second.cluster_id
+
+
+# --- batches -----------------------------------------------------------------------
+
+
+def _waiting(rows, *, evidence=None):
+    return [
+        TicketFactory(
+            subject=subject,
+            description=description,
+            ticket_type=TicketType.objects.get(key="payment_failure"),
+            evidence=evidence or {},
+        )
+        for subject, description in rows
+    ]
+
+
+def test_a_batch_decides_in_arrival_order_and_later_tickets_join_the_cluster_an_earlier_one_opened():
+    from tickets.clustering.engine import tickets_assign
+
+    unrelated = ("Calendar export shows the wrong week number", "The exported iCal file starts on Sunday.")
+    tickets = _waiting([*CHECKOUT_4001, unrelated], evidence={"error_code": "4001"})
+    tickets[-1].evidence = {}
+    tickets[-1].save()
+    results = tickets_assign([t.pk for t in tickets])
+
+    assert [r.ticket_id for r in results] == [t.pk for t in tickets]
+    assert [r.created for r in results] == [True, False, False, False, False, True]
+    checkout = results[0].cluster
+    assert {r.cluster.pk for r in results[:5]} == {checkout.pk} and results[5].cluster.pk != checkout.pk
+    checkout.refresh_from_db()
+    assert checkout.ticket_count == 5 and checkout.title == CHECKOUT_4001[0][0]
+    joined = Ticket.objects.get(pk=tickets[4].pk)
+    assert joined.assignment_source == AssignmentSource.ENGINE
+    assert "same error code 4001" in joined.assignment_reasons
+    # The cluster was indexed with its tickets: the next filing finds it.
+    again, result = file("Checkout fails with error 4001 on PayPal", evidence={"error_code": "4001"})
+    assert again.cluster_id == checkout.pk and not result.created
+
+
+def test_a_batch_gives_the_same_clusters_as_one_ticket_at_a_time():
+    from tickets.clustering.engine import tickets_assign
+
+    rows = [
+        *CHECKOUT_4001[:3],
+        ("Login loop on Safari after SSO", "Safari 17 keeps redirecting back to the login page."),
+        ("SSO login redirects forever in Safari", "After SSO the login page reloads again and again."),
+        *CHECKOUT_4001[3:],
+        ("Invoice PDF shows the wrong VAT rate", "The PDF invoice uses 19% instead of 7%."),
+    ]
+    one_by_one = [file(s, d)[0] for s, d in rows]
+    groups_alone = sorted(
+        sorted(i for i, t in enumerate(one_by_one) if t.cluster_id == c) for c in {t.cluster_id for t in one_by_one}
+    )
+    Ticket.objects.all().delete()
+    BugCluster.objects.all().delete()
+    call_command("clustering_rebuild", verbosity=0)
+
+    batch = _waiting(rows)
+    results = tickets_assign([t.pk for t in batch])
+    ids = [r.cluster.pk for r in results]
+    groups_batched = sorted(sorted(i for i, c in enumerate(ids) if c == cluster) for cluster in set(ids))
+    assert groups_batched == groups_alone
+    assert [0, 1, 2, 5, 6] in groups_batched and [3, 4] in groups_batched
+
+
+def test_a_ticket_a_person_placed_while_its_batch_was_ranked_stays_where_the_person_put_it(monkeypatch):
+    from tickets.clustering import engine
+
+    home = ClusterFactory(title="Where support put it")
+    tickets = _waiting(CHECKOUT_4001[:3], evidence={"error_code": "4001"})
+    lock = engine._lock_profiles
+
+    def person_moves_first_then_lock(cluster_ids):
+        Ticket.objects.filter(pk=tickets[1].pk).update(
+            cluster=home, assignment_source=AssignmentSource.PERSON, match_features={"t": {"x": 1.0}}
+        )
+        return lock(cluster_ids)
+
+    monkeypatch.setattr(engine, "_lock_profiles", person_moves_first_then_lock)
+    results = engine.tickets_assign([t.pk for t in tickets])
+
+    assert results[1].cluster is None and results[1].skipped == "already assigned"
+    placed = Ticket.objects.get(pk=tickets[1].pk)
+    assert placed.cluster_id == home.pk and placed.assignment_source == AssignmentSource.PERSON
+    cluster = results[0].cluster
+    cluster.refresh_from_db()
+    assert results[2].cluster.pk == cluster.pk and cluster.ticket_count == 2
+
+
+def test_a_ticket_whose_cluster_was_merged_while_its_batch_was_ranked_is_assigned_again(monkeypatch):
+    from tickets.clustering import engine
+
+    first, _ = file(*CHECKOUT_4001[0], evidence={"error_code": "4001"})
+    merged = first.cluster
+    later = _waiting(CHECKOUT_4001[1:3], evidence={"error_code": "4001"})
+    lock = engine._lock_profiles
+    calls = []
+
+    def merge_first_then_lock(cluster_ids):
+        if not calls:
+            BugCluster.objects.filter(pk=merged.pk).update(status=ClusterStatus.MERGED)
+            ClusterTerm.objects.filter(cluster=merged).delete()
+        calls.append(cluster_ids)
+        return lock(cluster_ids)
+
+    monkeypatch.setattr(engine, "_lock_profiles", merge_first_then_lock)
+    results = engine.tickets_assign([t.pk for t in later])
+
+    assert calls[0] == [merged.pk]
+    assert all(r.cluster is not None and r.cluster.pk != merged.pk for r in results)
+    assert Ticket.objects.filter(cluster=merged).count() == 1
+
+
+def test_a_batch_counts_each_cluster_day_once_and_alerts_a_crossing_once(
+    product_lead, django_capture_on_commit_callbacks
+):
+    from metrics.models import DailyClusterVolume
+    from slas.models import Alert
+    from tickets.clustering.engine import tickets_assign
+
+    TicketType.objects.filter(key="payment_failure").update(alert_threshold_count=4, alert_threshold_days=7)
+    tickets = _waiting(CHECKOUT_4001, evidence={"error_code": "4001"})
+    with django_capture_on_commit_callbacks(execute=True):
+        results = tickets_assign([t.pk for t in tickets])
+
+    cluster = results[0].cluster
+    assert sum(DailyClusterVolume.objects.filter(cluster=cluster).values_list("count", flat=True)) == 5
+    assert Alert.objects.filter(cluster=cluster, kind="threshold").count() == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        tickets_assign([t.pk for t in tickets])  # run again: nothing changes
+    assert sum(DailyClusterVolume.objects.filter(cluster=cluster).values_list("count", flat=True)) == 5
+    assert Alert.objects.filter(cluster=cluster, kind="threshold").count() == 1
+
+
+@pytest.mark.postgres
+def test_a_batch_costs_the_same_number_of_queries_whatever_its_size():
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tickets.clustering.engine import tickets_assign
+
+    for subject, description in CHECKOUT_4001[:2]:
+        file(subject, description, evidence={"error_code": "4001"})
+
+    def cost(n):
+        rows = [(f"{CHECKOUT_4001[i % 5][0]} #{n}-{i}", CHECKOUT_4001[i % 5][1]) for i in range(n)]
+        batch = _waiting(rows, evidence={"error_code": "4001"})
+        with CaptureQueriesContext(connection) as captured:
+            results = tickets_assign([t.pk for t in batch])
+        assert all(r.cluster is not None for r in results)
+        return len(captured)
+
+    assert cost(3) == cost(30)

@@ -5,7 +5,8 @@ Ranking, in two stages:
 1. Retrieval. One SQL query over the postings of assignable clusters (an inverted index) sums,
    for the ticket's most telling terms and its fingerprints, their inverse document frequency
    times a saturating function of the cluster's weight for the term. Only the best
-   `CANDIDATES` clusters go on, whatever the number of tickets or clusters.
+   `CANDIDATES` clusters go on, whatever the number of tickets or clusters, and of those only
+   the ones retrieved with at least `RETRIEVAL_KEEP` of the best one's retrieval score.
 2. Scoring. Each candidate is compared with its exemplars (a few member tickets) by BM25,
    normalised by the ticket's score against itself, so a similarity reads 0..1 (nearest
    neighbour), blended with how much of the ticket's term weight the cluster covers (its
@@ -16,6 +17,10 @@ Ranking, in two stages:
 
 The ticket joins the best cluster when the score reaches `JOIN_THRESHOLD`, else it opens a new
 cluster. Both outcomes keep the confidence and the reasons in words on the ticket.
+
+Tickets waiting for the engine are assigned in batches (`tickets_assign`): one retrieval query,
+one read of the candidates' profiles and one write transaction for the whole batch, each ticket
+still decided in arrival order and seeing what the batch's earlier tickets did.
 """
 
 from __future__ import annotations
@@ -47,6 +52,9 @@ from tickets.models import (
 )
 
 CANDIDATES = 30
+# Of those, a candidate retrieved with under this share of the best one's retrieval score is not scored (beyond
+# the best RETRIEVAL_KEEP_MIN): on the replay data it never won, and reading its profile is most of a ticket's cost.
+RETRIEVAL_KEEP, RETRIEVAL_KEEP_MIN = 0.35, 10
 QUERY_TERMS = 16  # the ticket's terms with the highest weight x idf are looked up
 RETRIEVAL_MAX_SHARE = 0.02
 RETRIEVAL_MIN_TICKETS = 1_000  # below this many tickets with a word, it is always looked up
@@ -161,36 +169,44 @@ def _query_for(features: Features, kind: str, stats: _Stats) -> _Query | None:
 
 
 def _retrieve(queries: list[_Query], exclude: tuple[int, ...] = ()) -> list[dict[int, tuple[float, float]]]:
-    """Candidate clusters of each query from the postings, in one SQL query for all of them.
+    """Candidate clusters of each query from the postings, in one SQL query per cluster kind.
 
     For each query: cluster id -> (weight of the query's words the cluster has, retrieval score),
-    its best `CANDIDATES` clusters only.
+    its best `CANDIDATES` clusters only. The postings are read through the (kind, term) index for
+    the batch's distinct terms, then matched to each query's terms.
     """
     found: list[dict[int, tuple[float, float]]] = [{} for _ in queries]
-    asked = [(n, q) for n, q in enumerate(queries) if q.weights]
-    if not asked:
-        return found
+    by_kind: dict[str, list[tuple[int, _Query]]] = {}
+    for n, query in enumerate(queries):
+        if query.weights:
+            by_kind.setdefault(query.kind, []).append((n, query))
     qn = connection.ops.quote_name
-    rows = [
-        (n, term, w, 1.0 if term in q.text_terms else 0.0, q.kind) for n, q in asked for term, w in q.weights.items()
-    ]
-    values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(rows))
-    excluded = ""
-    if exclude:
-        excluded = f"WHERE p.{qn('cluster_id')} NOT IN ({', '.join(['%s'] * len(exclude))}) "
-    sql = (
-        f"WITH q(qi, term, w, text, kind) AS (VALUES {values}), "
-        f"s AS (SELECT q.qi, p.{qn('cluster_id')} AS cid, SUM(q.w * q.text) AS tw, "
-        f"SUM(q.w * p.{qn('weight')} / (p.{qn('weight')} + 1.0)) AS s "
-        f"FROM {qn('tickets_clusterterm')} p JOIN q ON p.{qn('term')} = q.term AND p.{qn('kind')} = q.kind "
-        f"{excluded}GROUP BY q.qi, p.{qn('cluster_id')}) "
-        f"SELECT qi, cid, tw, s FROM (SELECT qi, cid, tw, s, "
-        f"ROW_NUMBER() OVER (PARTITION BY qi ORDER BY s DESC, cid DESC) AS n FROM s) r WHERE n <= {CANDIDATES}"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [value for row in rows for value in row] + list(exclude))
-        for qi, cluster_id, text_weight, score in cursor.fetchall():
-            found[qi][cluster_id] = (float(text_weight), float(score))
+    for kind, asked in by_kind.items():
+        rows = [(n, term, w, 1.0 if term in q.text_terms else 0.0) for n, q in asked for term, w in q.weights.items()]
+        terms = sorted({row[1] for row in rows})
+        excluded = ""
+        if exclude:
+            excluded = f" AND {qn('cluster_id')} NOT IN ({', '.join(['%s'] * len(exclude))})"
+        sql = (
+            f"WITH q(qi, term, w, text) AS (VALUES {', '.join(['(%s, %s, %s, %s)'] * len(rows))}), "
+            f"p AS (SELECT {qn('cluster_id')} AS cid, {qn('term')} AS term, {qn('weight')} AS weight "
+            f"FROM {qn('tickets_clusterterm')} WHERE {qn('kind')} = %s "
+            f"AND {qn('term')} IN ({', '.join(['%s'] * len(terms))}){excluded}), "
+            f"s AS (SELECT q.qi, p.cid, SUM(q.w * q.text) AS tw, SUM(q.w * p.weight / (p.weight + 1.0)) AS s "
+            f"FROM p JOIN q ON p.term = q.term GROUP BY q.qi, p.cid) "
+            f"SELECT qi, cid, tw, s FROM (SELECT qi, cid, tw, s, "
+            f"ROW_NUMBER() OVER (PARTITION BY qi ORDER BY s DESC, cid DESC) AS n FROM s) r WHERE n <= {CANDIDATES}"
+        )
+        params = [value for row in rows for value in row] + [kind, *terms, *exclude]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            for qi, cluster_id, text_weight, score in cursor.fetchall():
+                found[qi][cluster_id] = (float(text_weight), float(score))
+    for n, hits in enumerate(found):
+        if len(hits) > RETRIEVAL_KEEP_MIN:
+            ranked = sorted(hits.items(), key=lambda item: -item[1][1])
+            floor = RETRIEVAL_KEEP * ranked[0][1][1]
+            found[n] = dict(ranked[:RETRIEVAL_KEEP_MIN] + [i for i in ranked[RETRIEVAL_KEEP_MIN:] if i[1][1] >= floor])
     return found
 
 
