@@ -263,7 +263,8 @@ def main() -> None:
 
             profiler.disable()
             order = os.environ.get("BENCH_SORT", "cumulative")
-            pstats.Stats(profiler, stream=sys.stderr).sort_stats(order).print_stats(int(os.environ.get("BENCH_LINES", 40)))
+            lines = int(os.environ.get("BENCH_LINES", 40))
+            pstats.Stats(profiler, stream=sys.stderr).sort_stats(order).print_stats(lines)
         if os.environ.get("BENCH_SHOW_QUERIES"):
             from django.test.utils import CaptureQueriesContext
 

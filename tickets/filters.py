@@ -135,10 +135,30 @@ class ClusterFilterSet(django_filters.FilterSet):
         distinct=True,
         help_text="Clusters with a ticket whose evidence key:value matches.",
     )
+    q = django_filters.CharFilter(
+        method="search", label="Search", help_text="Words in the title or summary (every word must appear)."
+    )
+    flag = django_filters.ChoiceFilter(
+        method="flagged",
+        label="Alerts",
+        empty_label="Any",
+        choices=(("spiking", "Spiking now"), ("over_threshold", "Over its ticket threshold")),
+        help_text="`spiking`: flagged as spiking now; `over_threshold`: over its ticket type's alert threshold.",
+    )
 
     class Meta:
         model = BugCluster
         fields: list[str] = []
+
+    def search(self, queryset, name: str, value: str):
+        for word in value.split()[:8]:
+            queryset = queryset.filter(Q(title__icontains=word) | Q(summary__icontains=word))
+        return queryset
+
+    def flagged(self, queryset, name: str, value: str):
+        if value == "spiking":
+            return queryset.filter(spike_ratio__isnull=False)
+        return queryset.filter(threshold_crossed_at__isnull=False)
 
 
 class CustomerFilterSet(django_filters.FilterSet):

@@ -105,3 +105,26 @@ def test_ticket_type_filters(reader):
         t["feedback_kind"] == "bug_report"
         for t in reader.get("/api/v1/ticket-types/?kind=bug_report").json()["results"]
     )
+
+
+def test_cluster_words_and_alert_flags_filter_the_api_as_on_the_list_page(reader, tickets):
+    from django.utils import timezone
+
+    from tickets.models import BugCluster
+
+    p1, fr = tickets["p1"], tickets["fr"]
+    BugCluster.objects.filter(pk=p1.pk).update(title="Checkout error 4001 with PayPal", spike_ratio=4.2)
+    BugCluster.objects.filter(pk=fr.pk).update(summary="Export reports to Excel", threshold_crossed_at=timezone.now())
+
+    def ids(query):
+        response = reader.get(f"/api/v1/clusters/?{query}")
+        assert response.status_code == 200, response.json()
+        return sorted(c["id"] for c in response.json()["results"])
+
+    assert ids("q=paypal checkout") == [p1.pk]
+    assert ids("q=excel") == [fr.pk]
+    assert ids("q=paypal excel") == []
+    assert ids("flag=spiking") == [p1.pk]
+    assert ids("flag=over_threshold") == [fr.pk]
+    refused = reader.get("/api/v1/clusters/?flag=hot")
+    assert refused.status_code == 400 and "hot" in refused.json()["fields"]["flag"][0]

@@ -6,7 +6,7 @@ import django_filters
 from django import forms
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
@@ -26,31 +26,15 @@ SORTS = {
 
 
 class ClusterListFilterSet(ClusterFilterSet):
-    """The shared cluster FilterSet plus what the list page offers: words, alert flags and sorting."""
+    """The shared cluster FilterSet (words, alert flags, ...) plus the list page's sorting (the API orders
+    with `ordering`)."""
 
-    q = django_filters.CharFilter(method="search", label="Search", help_text="Words in the title or summary.")
-    flag = django_filters.ChoiceFilter(
-        method="flagged",
-        label="Alerts",
-        empty_label="Any",
-        choices=(("spiking", "Spiking now"), ("over_threshold", "Over its ticket threshold")),
-    )
     sort = django_filters.ChoiceFilter(
         method="sorted",
         label="Sort by",
         empty_label=None,
         choices=(("volume", "Most tickets"), ("last_reported", "Last reported"), ("spike", "Biggest spike")),
     )
-
-    def search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        for word in value.split()[:8]:
-            queryset = queryset.filter(Q(title__icontains=word) | Q(summary__icontains=word))
-        return queryset
-
-    def flagged(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        if value == "spiking":
-            return queryset.filter(spike_ratio__isnull=False)
-        return queryset.filter(threshold_crossed_at__isnull=False)
 
     def sorted(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         return queryset.order_by(*SORTS.get(value, SORTS["volume"]))
