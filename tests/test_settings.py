@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from triage.env import env_bool, env_int
+from triage.env import env_bool, env_float, env_int
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -58,6 +58,25 @@ def test_env_int_names_the_variable(monkeypatch):
     monkeypatch.setenv("WORKERS", "four")
     with pytest.raises(ImproperlyConfigured, match="WORKERS='four' is not a whole number"):
         env_int("WORKERS", 1)
+
+
+def test_env_float_names_the_variable_and_its_minimum(monkeypatch):
+    monkeypatch.setenv("CLUSTER_SPIKE_K", "lots")
+    with pytest.raises(ImproperlyConfigured, match="CLUSTER_SPIKE_K='lots' is not a number"):
+        env_float("CLUSTER_SPIKE_K", 3.0)
+    monkeypatch.setenv("CLUSTER_SPIKE_MIN_RATIO", "0.5")
+    with pytest.raises(ImproperlyConfigured, match="CLUSTER_SPIKE_MIN_RATIO=0.5 is below the minimum of 1"):
+        env_float("CLUSTER_SPIKE_MIN_RATIO", 2.0, minimum=1.0)
+    monkeypatch.setenv("CLUSTER_SPIKE_K", "nan")
+    with pytest.raises(ImproperlyConfigured, match="not a finite number"):
+        env_float("CLUSTER_SPIKE_K", 3.0)
+    monkeypatch.setenv("CLUSTER_SPIKE_K", " 2.5 ")
+    assert env_float("CLUSTER_SPIKE_K", 3.0) == 2.5
+
+
+def test_a_bad_spike_setting_stops_the_app_at_start_up():
+    result = run_settings({"CLUSTER_SPIKE_K": "high", "SECRET_KEY": "x" * 50})
+    assert result.returncode != 0 and "CLUSTER_SPIKE_K='high' is not a number" in result.stderr
 
 
 def test_import_layers_contract_holds():

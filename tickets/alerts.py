@@ -197,12 +197,9 @@ HISTORY_DAYS = max(w.bucket_days * (w.history + 1) for w in SPIKE_WINDOWS)
 
 
 def spike_settings() -> tuple[float, float, float]:
-    """(k standard deviations, minimum ratio to the baseline, volume multiplier) from settings."""
-    return (
-        float(getattr(settings, "CLUSTER_SPIKE_K", 3.0)),
-        float(getattr(settings, "CLUSTER_SPIKE_MIN_RATIO", 2.0)),
-        float(getattr(settings, "CLUSTER_SPIKE_MIN_VOLUME_FACTOR", 1.0)),
-    )
+    """(k standard deviations, minimum ratio to the baseline, volume multiplier), from the environment
+    variables of the same names (see triage/settings.py)."""
+    return settings.CLUSTER_SPIKE_K, settings.CLUSTER_SPIKE_MIN_RATIO, settings.CLUSTER_SPIKE_MIN_VOLUME_FACTOR
 
 
 def weighted_baseline(history: Sequence[int], half_life: float) -> tuple[float, float]:

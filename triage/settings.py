@@ -15,7 +15,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from dotenv import load_dotenv
 
-from triage.env import env_bool, env_choice, env_int, env_list, env_str
+from triage.env import env_bool, env_choice, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("TRIAGE_VAR_DIR") or BASE_DIR / "var")
@@ -194,6 +194,13 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+
+# --- Bug clusters (tickets) --------------------------------------------------
+# Spikes: a cluster spikes when its volume exceeds its baseline plus K standard deviations, is at least
+# MIN_RATIO x the baseline, and reaches the window's minimum volume x MIN_VOLUME_FACTOR (docs/alerts-and-patterns.md).
+CLUSTER_SPIKE_K = env_float("CLUSTER_SPIKE_K", 3.0, minimum=0.0)
+CLUSTER_SPIKE_MIN_RATIO = env_float("CLUSTER_SPIKE_MIN_RATIO", 2.0, minimum=1.0)
+CLUSTER_SPIKE_MIN_VOLUME_FACTOR = env_float("CLUSTER_SPIKE_MIN_VOLUME_FACTOR", 1.0, minimum=0.0)
 
 # --- Service levels (slas) ---------------------------------------------------
 # The beat sweep's interval is read by triage/celery.py from SLA_SWEEP_SECONDS (default 60).
