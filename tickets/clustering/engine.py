@@ -68,6 +68,7 @@ CODE_CONFLICT_MARGIN = 0.05
 EVIDENCE_BONUS = 0.06
 EVIDENCE_CAP = 0.12
 TYPE_MISMATCH_PENALTY = 0.1
+OPENED_ALONE = "opened a new cluster: no similar cluster of its kind"
 RECENT_DAYS, RECENT_BONUS = 14, 0.03
 STALE_DAYS, STALE_PENALTY = 180, 0.05
 
@@ -650,9 +651,6 @@ def _open_match(cluster: BugCluster, matches: list[Match]) -> Match:
     return Match(cluster=cluster, score=1.0 - nearest.score, text_similarity=0.0, reasons=[reason])
 
 
-OPENED_ALONE = "opened a new cluster: no similar cluster of its kind"
-
-
 def _assigned_on_commit(pairs: list[tuple[Ticket, BugCluster]]) -> None:
     transaction.on_commit(partial(signals.tickets_assigned.send, sender=Ticket, assignments=pairs), robust=True)
 
@@ -752,21 +750,12 @@ def _claim_many(joins: list[_Join]) -> set[int]:
     if not joins:
         return set()
     now = timezone.now()
-    rows = [
-        (
-            j.ticket.pk,
-            j.match.cluster.pk,
-            round(j.match.score, 4),
-            json.dumps(j.match.reasons),
-            json.dumps(j.features.as_json()),
-        )
-        for j in sorted(joins, key=lambda j: j.ticket.pk)
-    ]
-    qn = connection.ops.quote_name
+    joins = sorted(joins, key=lambda j: j.ticket.pk)  # rows locked in id order: concurrent workers never deadlock
     claimed: set[int] = set()
     if connection.vendor == "postgresql":
         # One statement for the batch: conditional on each row, reporting which rows it changed.
-        values = ", ".join(["(%s::bigint, %s::bigint, %s::double precision, %s::jsonb, %s::jsonb)"] * len(rows))
+        qn = connection.ops.quote_name
+        values = ", ".join(["(%s::bigint, %s::bigint, %s::double precision, %s::jsonb, %s::jsonb)"] * len(joins))
         sql = (
             f"UPDATE {qn('tickets_ticket')} t SET {qn('cluster_id')} = v.cluster_id, "
             f"{qn('cluster_assigned_at')} = %s, {qn('assignment_source')} = %s, "
@@ -776,24 +765,32 @@ def _claim_many(joins: list[_Join]) -> set[int]:
             f"WHERE t.{qn('id')} = v.id AND t.{qn('cluster_id')} IS NULL AND t.{qn('cluster_assigned_at')} IS NULL "
             f"RETURNING t.{qn('id')}"
         )
+        params: list[Any] = [now, AssignmentSource.ENGINE, now]
+        for j in joins:
+            params += [
+                j.ticket.pk,
+                j.match.cluster.pk,
+                round(j.match.score, 4),
+                json.dumps(j.match.reasons),
+                json.dumps(j.features.as_json()),
+            ]
         with connection.cursor() as cursor:
-            cursor.execute(sql, [now, AssignmentSource.ENGINE, now, *(v for row in rows for v in row)])
+            cursor.execute(sql, params)
             claimed = {row[0] for row in cursor.fetchall()}
-    else:
-        for ticket_id, cluster_id, confidence, reasons, features in rows:
-            updated = Ticket.objects.filter(
-                pk=ticket_id, cluster_assigned_at__isnull=True, cluster__isnull=True
-            ).update(
-                cluster_id=cluster_id,
+    else:  # SQLite writes one transaction at a time: each conditional UPDATE tells whether it claimed
+        for j in joins:
+            waiting = Ticket.objects.filter(pk=j.ticket.pk, cluster_assigned_at__isnull=True, cluster__isnull=True)
+            updated = waiting.update(
+                cluster_id=j.match.cluster.pk,
                 cluster_assigned_at=now,
                 assignment_source=AssignmentSource.ENGINE,
-                assignment_confidence=confidence,
-                assignment_reasons=json.loads(reasons),
-                match_features=json.loads(features),
+                assignment_confidence=round(j.match.score, 4),
+                assignment_reasons=j.match.reasons,
+                match_features=j.features.as_json(),
                 updated_at=now,
             )
             if updated:
-                claimed.add(ticket_id)
+                claimed.add(j.ticket.pk)
     for join in joins:
         if join.ticket.pk in claimed:
             ticket = join.ticket
