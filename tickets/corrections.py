@@ -123,7 +123,7 @@ def _move_tickets(tickets: QuerySet[Ticket], *, into: BugCluster, reason_text: s
 
 def _after_move(clusters: Iterable[BugCluster]) -> None:
     """Counters and the engine's index follow the tickets (inside the correction's transaction)."""
-    from tickets.clustering.index import cluster_index_rebuild
+    from tickets.clustering.services import cluster_index_rebuild
     from tickets.services import cluster_refresh_counters
 
     ids = []

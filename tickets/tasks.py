@@ -20,7 +20,7 @@ def cluster_refresh_counters_task(cluster_id: int) -> int | None:
 @shared_task(name="tickets.cluster_assign", ignore_result=True, acks_late=True)
 def cluster_assign_task(ticket_id: int) -> int | None:
     """Put one filed ticket in its cluster (safe to run twice); returns the cluster's id."""
-    from tickets.clustering.engine import ticket_assign
+    from tickets.clustering.assignment import ticket_assign
 
     result = ticket_assign(ticket_id=ticket_id)
     return result.cluster.pk if result.cluster else None
@@ -29,7 +29,7 @@ def cluster_assign_task(ticket_id: int) -> int | None:
 @shared_task(name="tickets.cluster_assign_many", ignore_result=True, acks_late=True)
 def cluster_assign_many_task(ticket_ids: list[int]) -> int:
     """Assign tickets created in bulk, in arrival order, in batches (safe to run twice); returns how many."""
-    from tickets.clustering.engine import tickets_assign_in_batches
+    from tickets.clustering.assignment import tickets_assign_in_batches
 
     return tickets_assign_in_batches(list(ticket_ids))
 
@@ -37,7 +37,7 @@ def cluster_assign_many_task(ticket_ids: list[int]) -> int:
 @shared_task(name="tickets.clusters_drain", ignore_result=True)
 def clusters_drain_task() -> int:
     """Assign every ticket waiting for the engine, oldest first (filings coalesce into this); returns how many."""
-    from tickets.clustering.engine import tickets_assign_all_pending
+    from tickets.clustering.assignment import tickets_assign_all_pending
 
     return tickets_assign_all_pending()
 
@@ -45,7 +45,7 @@ def clusters_drain_task() -> int:
 @shared_task(name="tickets.clusters_assign_pending", ignore_result=True)
 def clusters_assign_pending_task() -> int:
     """Assign tickets whose assignment task never ran (broker outage, worker crash); returns how many."""
-    from tickets.clustering.engine import tickets_assign_pending
+    from tickets.clustering.assignment import tickets_assign_pending
 
     return tickets_assign_pending()
 

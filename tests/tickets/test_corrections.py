@@ -150,7 +150,7 @@ def test_split_makes_a_new_cluster_and_undo_deletes_it(product_lead, agent):
     cluster.refresh_from_db()
     assert (cluster.ticket_count, new.ticket_count) == (3, 2)
     assert "Split 2 tickets off" in new.events.get(kind=ClusterEvent.Kind.CORRECTION).message
-    from tickets.clustering.engine import ticket_assign
+    from tickets.clustering.assignment import ticket_assign
 
     for ticket in chosen:  # the engine runs again over the split tickets: they stay apart
         ticket_assign(ticket_id=ticket.pk)
@@ -196,7 +196,7 @@ def test_split_refusals_name_the_tickets(product_lead):
 
 
 def test_move_locks_the_ticket_against_the_engine(product_lead):
-    from tickets.clustering.engine import ticket_assign
+    from tickets.clustering.assignment import ticket_assign
 
     origin, target = ClusterFactory(), ClusterFactory()
     ticket, other = _engine_tickets(origin, 2)

@@ -25,9 +25,10 @@ from tickets.api.serializers import (
     PossibleDuplicateSerializer,
 )
 from tickets.api.views import ERRORS
+from tickets.clustering.selectors import cluster_possible_duplicates
 from tickets.filters import ClusterFilterSet
 from tickets.patterns import evidence_patterns
-from tickets.selectors import cluster_detail_queryset, cluster_list, cluster_possible_duplicates
+from tickets.selectors import cluster_detail_queryset, cluster_list
 
 TRIAGE = ("tickets.triage_cluster",)
 

@@ -64,7 +64,8 @@ def on_tickets_filed(sender, ticket_ids=(), **kwargs) -> None:
 
 def on_cluster_status_changed(sender, cluster=None, old_status=None, new_status=None, **kwargs) -> None:
     """A cluster leaves retrieval when it stops being assignable, and comes back when reopened."""
-    from tickets.clustering.index import cluster_index_drop, cluster_index_rebuild
+    from tickets.clustering.services import cluster_index_rebuild
+    from tickets.clustering.storage import index_drop as cluster_index_drop
 
     was = old_status in ASSIGNABLE_CLUSTER_STATUSES
     now = new_status in ASSIGNABLE_CLUSTER_STATUSES
@@ -107,7 +108,7 @@ def on_cluster_saved(sender, instance=None, created=False, update_fields=None, r
     Whatever creates the cluster (the engine, a person in the admin, a split) goes through here, so
     the cluster can be found by the next ticket. Counter updates (`update_fields` without text) skip it.
     """
-    from tickets.clustering.index import cluster_index_rebuild
+    from tickets.clustering.services import cluster_index_rebuild
 
     if raw:
         return

@@ -11,13 +11,13 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from tickets.clustering.selectors import cluster_possible_duplicates
 from tickets.forms import AnswerForm, ClusterDetailsForm, ClusterRespondForm, ClusterTriageForm
 from tickets.models import BugCluster, ClusterStatus
 from tickets.selectors import (
     cluster_events,
     cluster_get_story,
     cluster_open_question,
-    cluster_possible_duplicates,
     cluster_tickets,
 )
 from tickets.services import (

@@ -10,10 +10,11 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from tickets.clustering.selectors import cluster_suggestions
 from tickets.filing import report_file
 from tickets.forms import EVIDENCE_PREFIX, ReportForm, parse_pk
 from tickets.models import ClusterKind, Customer, FeedbackKind
-from tickets.selectors import cluster_suggestions, customer_search, ticket_type_list_active
+from tickets.selectors import customer_search, ticket_type_list_active
 from tickets.views.common import in_agent_timezone
 
 CLUSTER_KIND_FOR = {FeedbackKind.BUG_REPORT: ClusterKind.BUG, FeedbackKind.FEATURE_REQUEST: ClusterKind.FEATURE_REQUEST}

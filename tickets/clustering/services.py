@@ -1,4 +1,4 @@
-"""Rebuild the engine's whole index from tickets (after an import, a restore, or a change of method)."""
+"""Writes that keep the engine's index true: one cluster's postings and profile, or the whole index."""
 
 from __future__ import annotations
 
@@ -7,9 +7,56 @@ from collections.abc import Callable
 
 from django.db import transaction
 
-from tickets.clustering import index
-from tickets.clustering.engine import features_for_ticket
+from tickets.clustering import index, storage
+from tickets.clustering.features import Features
 from tickets.models import ASSIGNABLE_CLUSTER_STATUSES, BugCluster, ClusterProfile, ClusterTerm, TermStat, Ticket
+
+
+def cluster_index_rebuild(*, cluster: BugCluster) -> None:
+    """Rebuild a cluster's postings and profile from its own words and its tickets.
+
+    Called when a cluster is created or its title or summary change, after people moved tickets, and
+    on a reopen. Tickets the engine has not read yet are read now. A cluster that is no longer
+    assignable keeps its profile (for "possible duplicates") but leaves the postings.
+    """
+    storage.index_drop(cluster_id=cluster.pk)
+    tickets = list(
+        Ticket.objects.filter(cluster=cluster)
+        .select_related("ticket_type")
+        .only("id", "subject", "description", "evidence", "match_features", "ticket_type__key", "ticket_type__name")
+        .order_by("reported_at", "id")
+    )
+    unread = []
+    features_by_id: dict[int, Features] = {}
+    for ticket in tickets:
+        if ticket.match_features:
+            features_by_id[ticket.pk] = Features.from_json(ticket.match_features)
+        else:
+            features_by_id[ticket.pk] = index.features_for_ticket(ticket)
+            unread.append(ticket)
+    if unread:
+        for ticket in unread:
+            ticket.match_features = features_by_id[ticket.pk].as_json()
+        Ticket.objects.bulk_update(unread, ["match_features"], batch_size=500)
+        storage.stats_add(features_by_id[t.pk] for t in unread)
+    text = index.cluster_text_features(cluster)
+    profile = ClusterProfile(cluster=cluster, kind=cluster.kind)
+    index.profile_add(profile, index.CLUSTER_TEXT_ID, text, count=False)
+    for ticket in tickets:
+        index.profile_add(profile, ticket.pk, features_by_id[ticket.pk])
+    ClusterProfile.objects.update_or_create(
+        cluster=cluster,
+        defaults={
+            "kind": cluster.kind,
+            "exemplars": profile.exemplars,
+            "fingerprints": profile.fingerprints,
+            "evidence": profile.evidence,
+            "tickets": profile.tickets,
+        },
+    )
+    if cluster.status in ASSIGNABLE_CLUSTER_STATUSES:
+        storage.postings_add(cluster_id=cluster.pk, kind=cluster.kind, features_list=[text, *features_by_id.values()])
+
 
 BATCH = 2_000
 
@@ -33,7 +80,7 @@ def index_rebuild_all(*, progress: Callable[[int], None] | None = None) -> dict[
         TermStat.objects.all().delete()
         batch: list[Ticket] = []
         for ticket in queryset.iterator(chunk_size=BATCH):
-            features = features_for_ticket(ticket)
+            features = index.features_for_ticket(ticket)
             ticket.match_features = features.as_json()
             batch.append(ticket)
             stats.update(index.stat_terms(features))
@@ -59,11 +106,11 @@ def index_rebuild_all(*, progress: Callable[[int], None] | None = None) -> dict[
             if progress:
                 progress(read)
         TermStat.objects.bulk_create(
-            [TermStat(term=t[:120], tickets=float(n)) for t, n in sorted(stats.items())], batch_size=BATCH
+            [TermStat(term=t[: index.TERM_MAX], tickets=float(n)) for t, n in sorted(stats.items())], batch_size=BATCH
         )
         ClusterProfile.objects.bulk_create(profiles.values(), batch_size=500)
         rows = [
-            ClusterTerm(cluster_id=cid, kind=clusters[cid], term=term[:120], weight=round(w, 3))
+            ClusterTerm(cluster_id=cid, kind=clusters[cid], term=term[: index.TERM_MAX], weight=round(w, 3))
             for cid, terms in postings.items()
             for term, w in terms.items()
         ]
