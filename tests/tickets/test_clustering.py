@@ -15,6 +15,8 @@ from django.urls import reverse
 from tests.tickets.factories import ClusterFactory, TicketFactory
 from tickets.clustering import features as feats
 from tickets.clustering.assignment import ticket_assign, tickets_assign_pending
+from tickets.clusters.services import cluster_set_status
+from tickets.intake.services import ticket_create
 from tickets.models import (
     AssignmentSource,
     BugCluster,
@@ -25,7 +27,6 @@ from tickets.models import (
     Ticket,
     TicketType,
 )
-from tickets.services import cluster_set_status, ticket_create
 
 pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parents[2]
@@ -280,7 +281,7 @@ def test_the_engine_alerts_leads_once_when_a_cluster_reaches_its_threshold(
 
 def test_after_a_split_the_engine_never_offers_the_halves_as_duplicates(product_lead):
     from tickets.clustering.selectors import cluster_possible_duplicates
-    from tickets.corrections import cluster_split
+    from tickets.clusters.corrections import cluster_split
 
     tickets = [file(s, d, evidence={"error_code": "4001"})[0] for s, d in CHECKOUT_4001[:4]]
     cluster = tickets[0].cluster
@@ -299,7 +300,7 @@ def test_after_a_split_the_engine_never_offers_the_halves_as_duplicates(product_
 @pytest.mark.django_db(transaction=True)
 def test_a_bulk_create_enqueues_one_assignment_task_per_batch_and_every_ticket_is_assigned(monkeypatch):
     from tickets import tasks
-    from tickets.ingest import ticket_bulk_upsert
+    from tickets.intake.ingest import ticket_bulk_upsert
 
     calls = []
     original = tasks.cluster_assign_many_task.delay

@@ -168,7 +168,7 @@ def _write(joins: list[Join], openings: list[_Opening]) -> list[int]:
     taking tickets), claim the tickets nobody assigned meanwhile, then the counters, the profiles,
     the postings and the term statistics in one batch of statements, and the commit.
     """
-    from tickets.services import clusters_open
+    from tickets.clusters.services import clusters_open
 
     retry: list[int] = []
     with transaction.atomic():

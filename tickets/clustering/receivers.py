@@ -78,7 +78,7 @@ def on_cluster_status_changed(sender, cluster=None, old_status=None, new_status=
 def on_ticket_assigned(sender, ticket=None, cluster=None, **kwargs) -> None:
     """Every way into a cluster (the engine, "same bug", the help desk's known cluster) may cross its
     alert threshold; the check costs nothing while the cluster is small or already alerted."""
-    from tickets.alerts import cluster_threshold_check
+    from tickets.clusters.alerts import cluster_threshold_check
 
     if cluster is None:
         return
@@ -90,7 +90,7 @@ def on_ticket_assigned(sender, ticket=None, cluster=None, **kwargs) -> None:
 
 def on_tickets_assigned(sender, assignments=(), **kwargs) -> None:
     """A batch of the engine's assignments: each cluster it grew is checked once, with its new count."""
-    from tickets.alerts import clusters_threshold_check
+    from tickets.clusters.alerts import clusters_threshold_check
 
     clusters = {cluster.pk: cluster for _, cluster in assignments if cluster is not None}
     try:

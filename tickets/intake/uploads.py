@@ -26,7 +26,7 @@ from django.utils.text import get_valid_filename
 
 from tickets.models import Attachment, Ticket
 
-_SALT = "tickets.uploads"
+_SALT = "tickets.intake.uploads"
 TOKEN_MAX_AGE = 60 * 60 * 24
 _PNG, _JPEG, _GIF, _WEBP = b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", (b"GIF87a", b"GIF89a"), b"RIFF"
 

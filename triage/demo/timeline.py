@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import numpy as np
 
-from tickets.demo.bugs import (
+from triage.demo.bugs import (
     COMPANY_DIP,
     COMPANY_DIP_DAYS,
     COMPANY_DIP_FACTOR,

@@ -124,7 +124,7 @@ def _move_tickets(tickets: QuerySet[Ticket], *, into: BugCluster, reason_text: s
 def _after_move(clusters: Iterable[BugCluster]) -> None:
     """Counters and the engine's index follow the tickets (inside the correction's transaction)."""
     from tickets.clustering.services import cluster_index_rebuild
-    from tickets.services import cluster_refresh_counters
+    from tickets.clusters.services import cluster_refresh_counters
 
     ids = []
     for cluster in clusters:
@@ -261,7 +261,7 @@ def cluster_split(
     title = (title or "").strip()
     if len(title) > 255:
         raise ValidationError({"title": f"The title must be at most 255 characters (got {len(title)})."})
-    from tickets.services import cluster_create
+    from tickets.clusters.services import cluster_create
 
     with transaction.atomic():
         cluster = _lock_clusters(cluster.pk)[cluster.pk]
@@ -551,7 +551,7 @@ _CLUSTER_NUMBER = re.compile(r"#?\s*(\d{1,12})")
 def correction_merge_candidates(*, cluster: BugCluster, query: str) -> tuple[BugCluster | None, list[BugCluster]]:
     """What "Merge into..." means: a cluster number gives that cluster; words give open clusters of the same
     kind whose title has all of them (most tickets first). Raises ValidationError for an unknown number."""
-    from tickets.selectors import cluster_list_open
+    from tickets.clusters.selectors import cluster_list_open
 
     query = (query or "").strip()
     number = _CLUSTER_NUMBER.fullmatch(query)

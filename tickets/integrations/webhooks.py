@@ -28,8 +28,8 @@ from django.dispatch import receiver
 from django.utils import timezone
 
 from tickets import signals
+from tickets.integrations.signing import sign
 from tickets.models import BugCluster, ClusterStatus, WebhookAttempt, WebhookDelivery, WebhookEvent, WebhookSubscription
-from tickets.webhook_signing import sign
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.dateparse import parse_datetime
 
-from tickets.ingest import TicketUpsert, customer_upsert, ticket_types_with_fields, ticket_upsert
+from tickets.intake.ingest import TicketUpsert, customer_upsert, ticket_types_with_fields, ticket_upsert
 from tickets.models import InboundMapping
 
 _MISSING = object()

@@ -9,9 +9,9 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from tickets.intake.services import WEB_SOURCE, ticket_create
+from tickets.intake.uploads import StashedUpload, attachment_create
 from tickets.models import AssignmentSource, BugCluster, Customer, FieldKind, Ticket, TicketType
-from tickets.services import WEB_SOURCE, ticket_create
-from tickets.uploads import StashedUpload, attachment_create
 
 
 def report_file(

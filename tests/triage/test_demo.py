@@ -10,12 +10,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.db.models import Count, Max, Min
 
-from tickets.demo import bugs as demo_bugs
-from tickets.demo.bugs import DEMO_FIX_EFFECTS, RECURRING_BUGS
-from tickets.demo.clusters import IMPORT_REASON
-from tickets.demo.seed import UNASSIGNED_HOURS, demo_reset, demo_seed
-from tickets.demo.timeline import DAYS, Calendar, Stream, daily_rates
-from tickets.evidence import evidence_validate
+from tickets.intake.evidence import evidence_validate
 from tickets.models import (
     AssignmentSource,
     BugCluster,
@@ -29,6 +24,11 @@ from tickets.models import (
     Ticket,
     TicketType,
 )
+from triage.demo import bugs as demo_bugs
+from triage.demo.bugs import DEMO_FIX_EFFECTS, RECURRING_BUGS
+from triage.demo.clusters import IMPORT_REASON
+from triage.demo.seed import UNASSIGNED_HOURS, demo_reset, demo_seed
+from triage.demo.timeline import DAYS, Calendar, Stream, daily_rates
 
 END = datetime(2026, 11, 2, 15, 30, tzinfo=UTC)
 TICKETS = 6000

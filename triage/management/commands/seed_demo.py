@@ -9,8 +9,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.dateparse import parse_datetime
 from tqdm import tqdm
 
-from tickets.demo.seed import DEFAULT_SEED, DEFAULT_TICKETS, demo_is_loaded, demo_reset, demo_seed
-from tickets.demo.vocab import DEMO_PASSWORD, DEMO_USERS
+from triage.demo.seed import DEFAULT_SEED, DEFAULT_TICKETS, demo_is_loaded, demo_reset, demo_seed
+from triage.demo.vocab import DEMO_PASSWORD, DEMO_USERS
 
 MAX_TICKETS = 1_000_000
 

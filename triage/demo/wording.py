@@ -108,7 +108,7 @@ def compile_all(texts: Sequence[str]) -> list[Template]:
     return templates
 
 
-# Slots filled per ticket by the generators (see tickets.demo.tickets).
+# Slots filled per ticket by the generators (see triage.demo.tickets).
 KNOWN_VALUE_SLOTS = {
     "browser",
     "os",

@@ -6,6 +6,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.utils import timezone
 
+from tickets.integrations.webhooks import webhook_delivery_redeliver
 from tickets.models import (
     ApiKey,
     IdempotencyRecord,
@@ -15,7 +16,6 @@ from tickets.models import (
     WebhookEvent,
     WebhookSubscription,
 )
-from tickets.webhooks import webhook_delivery_redeliver
 
 
 @admin.register(ApiKey)

@@ -14,11 +14,11 @@ from datetime import datetime, timedelta
 from itertools import accumulate
 from typing import Any
 
-from tickets.demo import feedback as fb
-from tickets.demo.bugs import RecurringBug
-from tickets.demo.timeline import Stream
-from tickets.demo.vocab import AREAS, COMPETITORS, ENVIRONMENT_WEIGHTS, ENVIRONMENTS, PLAN_PRICE, ClientEnv
-from tickets.demo.wording import compile_all, compose_description, style_subject
+from triage.demo import feedback as fb
+from triage.demo.bugs import RecurringBug
+from triage.demo.timeline import Stream
+from triage.demo.vocab import AREAS, COMPETITORS, ENVIRONMENT_WEIGHTS, ENVIRONMENTS, PLAN_PRICE, ClientEnv
+from triage.demo.wording import compile_all, compose_description, style_subject
 
 SOURCES = (("zendesk", "ZD-", 0.7), ("intercom", "IC-", 0.15), ("web", "web-", 0.1), ("freshdesk", "FD-", 0.05))
 NETWORKS = ("office_network", "home_broadband", "mobile_data", "vpn", "satellite", "unknown")

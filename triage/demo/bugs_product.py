@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tickets.demo.bugs import COMPANY_DIP, FAILED, PARTIAL, PARTIAL_GRADUAL, RecurringBug
+from triage.demo.bugs import COMPANY_DIP, FAILED, PARTIAL, PARTIAL_GRADUAL, RecurringBug
 
 F, PF = "feature_bug", "performance_issue"
 

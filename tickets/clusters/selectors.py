@@ -5,17 +5,14 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
 from tickets.models import (
     OPEN_CLUSTER_STATUSES,
     BugCluster,
     ClusterEvent,
-    ClusterStatus,
-    Customer,
     Ticket,
-    TicketType,
 )
 
 
@@ -33,42 +30,6 @@ def home_summary(*, user) -> dict[str, Any]:
         "open_cluster_count": cluster_list_open().count(),
         "tickets_last_7_days": Ticket.objects.filter(reported_at__gte=timezone.now() - timedelta(days=7)).count(),
     }
-
-
-# --- The agent's closed loop -----------------------------------------------------
-
-PRODUCT_RESPONSE_KINDS = (
-    ClusterEvent.Kind.RESPONSE,
-    ClusterEvent.Kind.QUESTION,
-    ClusterEvent.Kind.ANSWER,
-    ClusterEvent.Kind.STATUS_CHANGED,
-    ClusterEvent.Kind.PRIORITY_CHANGED,
-    ClusterEvent.Kind.OWNER_CHANGED,
-    ClusterEvent.Kind.WORKAROUND,
-    ClusterEvent.Kind.FIX_DEPLOYED,
-)
-
-
-def ticket_list_for_agent(*, agent) -> QuerySet[Ticket]:
-    """The agent's tickets, newest first, each cluster carrying `responses` (product's updates, newest first)."""
-    responses = Prefetch(
-        "cluster__events",
-        queryset=ClusterEvent.objects.filter(kind__in=PRODUCT_RESPONSE_KINDS)
-        .select_related("actor")
-        .order_by("-created_at", "-id"),
-        to_attr="responses",
-    )
-    return (
-        Ticket.objects.filter(agent=agent)
-        .select_related("cluster", "cluster__owner", "ticket_type", "customer")
-        .prefetch_related(responses)
-        .order_by("-reported_at", "-id")
-    )
-
-
-def ticket_count_awaiting_answer(*, agent) -> int:
-    """How many bugs holding the agent's tickets wait on an answer from support (NEEDS_INFO)."""
-    return BugCluster.objects.filter(status=ClusterStatus.NEEDS_INFO, tickets__agent=agent).distinct().count()
 
 
 def cluster_get_story(*, pk: int) -> BugCluster:
@@ -97,31 +58,9 @@ def cluster_tickets(*, cluster: BugCluster) -> QuerySet[Ticket]:
     )
 
 
-def customer_search(*, query: str, limit: int = 8) -> list[Customer]:
-    """Customers whose name or account id contains `query`, biggest accounts (MRR) first."""
-    query = (query or "").strip()
-    if not query:
-        return []
-    return list(
-        Customer.objects.filter(Q(name__icontains=query) | Q(external_id__icontains=query)).order_by("-mrr", "name")[
-            :limit
-        ]
-    )
-
-
-def ticket_type_list_active() -> list[TicketType]:
-    """Active ticket types with their evidence fields, in form order (two queries)."""
-    return list(TicketType.objects.filter(is_active=True).prefetch_related("fields").order_by("order", "name"))
-
-
 def cluster_open_question(events) -> ClusterEvent | None:
     """The latest question product asked, from events ordered newest first."""
     return next((e for e in events if e.kind == ClusterEvent.Kind.QUESTION), None)
-
-
-def ticket_list() -> QuerySet[Ticket]:
-    """Tickets with what their list rows show; filter with tickets.filters.TicketFilterSet."""
-    return Ticket.objects.select_related("ticket_type", "customer")
 
 
 def cluster_list() -> QuerySet[BugCluster]:
@@ -131,7 +70,6 @@ def cluster_list() -> QuerySet[BugCluster]:
 
 def cluster_detail_queryset(*, recent: int = 100) -> QuerySet[BugCluster]:
     """Clusters with their `recent` newest tickets prefetched as `recent_tickets`."""
-    from django.db.models import Prefetch
 
     newest = Ticket.objects.select_related("ticket_type", "customer").order_by("-reported_at", "-id")[:recent]
     return cluster_list().prefetch_related(Prefetch("tickets", queryset=newest, to_attr="recent_tickets"))

@@ -22,6 +22,8 @@ from django.db.models import Prefetch, Q
 from django.utils import timezone
 
 from tickets import signals
+from tickets.clusters.services import cluster_refresh_counters, ticket_attach_to_cluster
+from tickets.intake.services import ticket_create, ticket_validate
 from tickets.models import (
     AssignmentSource,
     BugCluster,
@@ -34,7 +36,6 @@ from tickets.models import (
     TicketStatus,
     TicketType,
 )
-from tickets.services import cluster_refresh_counters, ticket_attach_to_cluster, ticket_create, ticket_validate
 
 BULK_MAX = 1000
 IDEMPOTENCY_WINDOW = timedelta(hours=24)

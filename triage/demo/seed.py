@@ -1,7 +1,7 @@
 """Create (or replace) the demo history: users, customers, clusters, tickets and the clusters' story.
 
 Everything happens in one transaction, so an interrupted run leaves nothing
-half-made. Tickets are streamed (see `tickets.demo.writer`), so memory stays
+half-made. Tickets are streamed (see `triage.demo.writer`), so memory stays
 bounded up to a million tickets.
 """
 
@@ -21,23 +21,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from tickets import signals
-from tickets.demo import feedback as fb
-from tickets.demo.bugs import RECURRING_BUGS
-from tickets.demo.clusters import ClusterStory, demo_cluster_assignment, demo_counters_refresh
-from tickets.demo.generate import DemoCustomer, TicketMaker
-from tickets.demo.timeline import DAYS, Calendar, Stream, daily_rates, draw_counts, sample_time
-from tickets.demo.vocab import (
-    COMPANY_FIRST,
-    COMPANY_FORM,
-    COMPANY_SECOND,
-    CURRENCY_BY_FORM,
-    DEMO_PASSWORD,
-    DEMO_USERS,
-    PLAN_PRICE,
-    REGION_BY_CURRENCY,
-)
-from tickets.demo.writer import TicketWriter, indexes_rebuilt_after
-from tickets.evidence import evidence_validate
+from tickets.intake.evidence import evidence_validate
 from tickets.models import (
     Attachment,
     BugCluster,
@@ -54,6 +38,22 @@ from tickets.models import (
     Ticket,
     TicketType,
 )
+from triage.demo import feedback as fb
+from triage.demo.bugs import RECURRING_BUGS
+from triage.demo.clusters import ClusterStory, demo_cluster_assignment, demo_counters_refresh
+from triage.demo.generate import DemoCustomer, TicketMaker
+from triage.demo.timeline import DAYS, Calendar, Stream, daily_rates, draw_counts, sample_time
+from triage.demo.vocab import (
+    COMPANY_FIRST,
+    COMPANY_FORM,
+    COMPANY_SECOND,
+    CURRENCY_BY_FORM,
+    DEMO_PASSWORD,
+    DEMO_USERS,
+    PLAN_PRICE,
+    REGION_BY_CURRENCY,
+)
+from triage.demo.writer import TicketWriter, indexes_rebuilt_after
 
 logger = logging.getLogger(__name__)
 

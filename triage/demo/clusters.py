@@ -14,10 +14,10 @@ from typing import Any
 from django.db.models import Count, IntegerField, Max, Min, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 
-from tickets.demo.bugs import REGRESSION, REGRESSION_DAYS, RecurringBug
-from tickets.demo.feedback import FeatureTheme
-from tickets.demo.timeline import Calendar
 from tickets.models import AssignmentSource, BugCluster, ClusterEvent, ClusterKind, ClusterStatus, Ticket
+from triage.demo.bugs import REGRESSION, REGRESSION_DAYS, RecurringBug
+from triage.demo.feedback import FeatureTheme
+from triage.demo.timeline import Calendar
 
 IMPORT_REASON = "linked to this bug in the help desk history"
 E = ClusterEvent.Kind

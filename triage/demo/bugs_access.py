@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tickets.demo.bugs import COMPLETE, EFFECTIVE, REGRESSION, RecurringBug
+from triage.demo.bugs import COMPLETE, EFFECTIVE, REGRESSION, RecurringBug
 
 L, P = "login_issue", "payment_failure"
 

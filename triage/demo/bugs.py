@@ -68,8 +68,8 @@ class RecurringBug:
 
 
 def _catalog() -> list[RecurringBug]:
-    from tickets.demo.bugs_access import ACCESS_BUGS
-    from tickets.demo.bugs_product import PRODUCT_BUGS
+    from triage.demo.bugs_access import ACCESS_BUGS
+    from triage.demo.bugs_product import PRODUCT_BUGS
 
     bugs = ACCESS_BUGS + PRODUCT_BUGS
     keys = [b.key for b in bugs]

@@ -11,7 +11,7 @@ from typing import Any
 
 from ua_parser import parse
 
-from tickets.evidence import is_blank
+from tickets.intake.evidence import is_blank
 from tickets.models import Customer, EvidenceField, FieldKind
 
 USER_AGENT_KEY = "user_agent"
