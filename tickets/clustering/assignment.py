@@ -8,6 +8,7 @@ still decided in arrival order and seeing what the batch's earlier tickets did. 
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
@@ -21,6 +22,8 @@ from tickets.clustering.features import Features
 from tickets.clustering.ranking import JOIN_THRESHOLD, Match
 from tickets.clustering.storage import Candidate, Join
 from tickets.models import ASSIGNABLE_CLUSTER_STATUSES, BugCluster, ClusterProfile, Ticket, cluster_kind_for
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -71,11 +74,12 @@ def tickets_assign(ticket_ids: list[int], *, rank_limit: int = 1) -> list[Assign
     """
     if not ticket_ids:
         return []
-    loaded = Ticket.objects.select_related("ticket_type").only(*_TICKET_FIELDS).in_bulk(ticket_ids)
-    results: dict[int, Assignment] = {}
+    loaded, results = _load_readable(ticket_ids)
     waiting: list[tuple[Ticket, Features, str]] = []
     for ticket_id in dict.fromkeys(ticket_ids):
         ticket = loaded.get(ticket_id)
+        if ticket_id in results:
+            continue
         if ticket is None:
             results[ticket_id] = Assignment(ticket_id=ticket_id, cluster=None, skipped="ticket not found")
         elif ticket.cluster_id is not None:
@@ -221,6 +225,28 @@ def _write(joins: list[Join], openings: list[_Opening]) -> list[int]:
         storage.execute(statements)
         _assigned_on_commit([(j.ticket, j.match.cluster) for j in joins])
     return retry
+
+
+def _load_readable(ticket_ids: list[int]) -> tuple[dict[int, Ticket], dict[int, Assignment]]:
+    """The tickets by id; a row the database holds but Python cannot read (a date out of range written
+    before validation refused it) is skipped and reported, so one bad row never stops the engine."""
+    tickets = Ticket.objects.select_related("ticket_type").only(*_TICKET_FIELDS)
+    try:
+        return tickets.in_bulk(ticket_ids), {}
+    except (ValueError, OverflowError):
+        pass
+    loaded: dict[int, Ticket] = {}
+    skipped: dict[int, Assignment] = {}
+    for ticket_id in ticket_ids:
+        try:
+            ticket = tickets.filter(pk=ticket_id).first()
+        except (ValueError, OverflowError) as exc:
+            logger.error("Ticket %s cannot be read and is left unassigned: %s", ticket_id, exc)
+            skipped[ticket_id] = Assignment(ticket_id=ticket_id, cluster=None, skipped=f"unreadable row: {exc}")
+            continue
+        if ticket is not None:
+            loaded[ticket_id] = ticket
+    return loaded, skipped
 
 
 def _count_in(cluster: BugCluster, reported_at: datetime) -> None:

@@ -171,7 +171,14 @@ def ticket_upsert(
         if not Ticket.objects.filter(source=source, external_id=external_id).exists():
             raise
     subject, result = ticket_validate(
-        subject=subject, feedback_kind=kind, ticket_type=ticket_type, evidence=evidence, fields=evidence_fields
+        subject=subject,
+        feedback_kind=kind,
+        ticket_type=ticket_type,
+        evidence=evidence,
+        fields=evidence_fields,
+        description=description,
+        reported_at=reported_at,
+        external_id=external_id,
     )
     with transaction.atomic():
         ticket = Ticket.objects.select_for_update().get(source=source, external_id=external_id)
@@ -274,6 +281,9 @@ def _bulk_upsert_once(items: Sequence[dict[str, Any]]) -> list[ItemResult]:
                 ticket_type=ticket_type,
                 evidence=item.get("evidence"),
                 fields=fields_by_type.get(type_key, []),
+                description=item.get("description") or "",
+                reported_at=item.get("reported_at"),
+                external_id=item["external_id"],
             )
         except ValidationError as exc:
             errors.update(exc.message_dict)
