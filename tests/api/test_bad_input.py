@@ -31,16 +31,24 @@ PAYMENT_CASES = {
     "nul in subject": ({"subject": "bad \x00 subject"}, "subject"),
     "nul in external id": ({"external_id": "ZD-\x00"}, "external_id"),
     "nul in description": ({"description": "a\x00b"}, "description"),
-    "nul in evidence text": ({"evidence": {"payment_method": "credit_card", "error_code": "4\x0001"}},
-                             "evidence.error_code"),
+    "nul in evidence text": (
+        {"evidence": {"payment_method": "credit_card", "error_code": "4\x0001"}},
+        "evidence.error_code",
+    ),
     "lone surrogate in subject": ({"subject": "bad \ud800"}, "subject"),
-    "lone surrogate in evidence": ({"evidence": {"payment_method": "credit_card", "error_code": "x\udc00"}},
-                                   "evidence.error_code"),
+    "lone surrogate in evidence": (
+        {"evidence": {"payment_method": "credit_card", "error_code": "x\udc00"}},
+        "evidence.error_code",
+    ),
     "nan amount": ({"evidence": {"payment_method": "credit_card", "amount": "NaN"}}, "evidence.amount"),
-    "nan amount object": ({"evidence": {"payment_method": "credit_card", "amount": {"amount": "NaN"}}},
-                          "evidence.amount"),
-    "negative amount rounding to zero": ({"evidence": {"payment_method": "credit_card", "amount": {"amount": "-0.001"}}},
-                                         "evidence.amount"),
+    "nan amount object": (
+        {"evidence": {"payment_method": "credit_card", "amount": {"amount": "NaN"}}},
+        "evidence.amount",
+    ),
+    "negative amount rounding to zero": (
+        {"evidence": {"payment_method": "credit_card", "amount": {"amount": "-0.001"}}},
+        "evidence.amount",
+    ),
     "year one": ({"reported_at": "0001-01-01T00:00:00+14:00"}, "reported_at"),
     "before 1970": ({"reported_at": "1969-12-31T23:00:00Z"}, "reported_at"),
     "unknown top-level field": ({"priority": "P1"}, "priority"),
@@ -79,7 +87,9 @@ def test_bad_values_are_refused_naming_the_field_and_store_nothing(writer, payme
     assert not Ticket.objects.exists()
 
 
-@pytest.mark.parametrize("name", [("perf", n) for n in sorted(PERF_CASES)] + [("login", n) for n in sorted(LOGIN_CASES)])
+@pytest.mark.parametrize(
+    "name", [("perf", n) for n in sorted(PERF_CASES)] + [("login", n) for n in sorted(LOGIN_CASES)]
+)
 def test_bad_evidence_values_are_refused(writer, name):
     base, cases = {"perf": (PERF, PERF_CASES), "login": (LOGIN, LOGIN_CASES)}[name[0]]
     change, field = cases[name[1]]
@@ -133,7 +143,11 @@ def test_bulk_answers_per_item_and_stores_the_good_ones(writer, payment_body):
         {**payment_body, "external_id": "ZD-old", "reported_at": "0001-01-01T00:00:00+14:00"},
         {**payment_body, "external_id": "ZD-extra", "priority": "P1"},
         {**PERF, "external_id": "ZD-big", "evidence": {**PERF["evidence"], "load_time_seconds": "1e5000"}},
-        {**LOGIN, "external_id": "ZD-date", "evidence": {**LOGIN["evidence"], "last_successful_login": "2026-02-30T10"}},
+        {
+            **LOGIN,
+            "external_id": "ZD-date",
+            "evidence": {**LOGIN["evidence"], "last_successful_login": "2026-02-30T10"},
+        },
         {**payment_body, "external_id": "ZD-\x00"},
     ]
     items = [good[0], *bad[:4], good[1], *bad[4:], good[2]]

@@ -211,7 +211,9 @@ class TicketWriteSerializer(serializers.Serializer):
         if value > timezone.now() + FUTURE_TOLERANCE:
             raise serializers.ValidationError("reported_at cannot be in the future.")
         if value < EARLIEST:
-            raise serializers.ValidationError(f"reported_at must be after {EARLIEST:%Y-%m-%d}; got {value.isoformat()}.")
+            raise serializers.ValidationError(
+                f"reported_at must be after {EARLIEST:%Y-%m-%d}; got {value.isoformat()}."
+            )
         return value
 
     def to_internal_value(self, data):
