@@ -31,14 +31,21 @@ from metrics.services import (
     metrics_catch_up,
 )
 from metrics.success import success_metrics
+from tickets.api.auth import api_key_allows, request_actor
 from tickets.clusters.services import cluster_mark_fixed
 from tickets.models import BugCluster
 
 
 class HasPerm(permissions.BasePermission):
-    """Reads need `tickets.view_bugcluster`; each write action names its permission in `action_perms`."""
+    """Reads need `tickets.view_bugcluster`; each write action names its permission in `action_perms`.
+
+    API keys: any key reads, a write key may also mark fixed, recompute and verify (a help desk confirms
+    a fix from its side)."""
 
     def has_permission(self, request, view) -> bool:
+        allowed = api_key_allows(request)
+        if allowed is not None:
+            return allowed
         if not (request.user and request.user.is_authenticated):
             return False
         needed = getattr(view, "action_perms", {}).get(view.action, "tickets.view_bugcluster")
@@ -138,7 +145,7 @@ class FixImpactViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         data = MarkFixedSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         try:
-            cluster_mark_fixed(cluster=cluster, actor=request.user, **data.validated_data)
+            cluster_mark_fixed(cluster=cluster, actor=request_actor(request), **data.validated_data)
         except DjangoValidationError as error:
             raise _as_drf(error) from None
         return Response(
@@ -155,7 +162,7 @@ class FixImpactViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         data = VerifySerializer(data=request.data)
         data.is_valid(raise_exception=True)
         try:
-            cluster_verify(cluster=cluster, by=request.user, **data.validated_data)
+            cluster_verify(cluster=cluster, by=request_actor(request), **data.validated_data)
         except DjangoValidationError as error:
             raise _as_drf(error) from None
         return Response(
