@@ -13,15 +13,17 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
 
-from django.db import transaction
+from django.db import OperationalError, transaction
 from django.utils import timezone
 
 from tickets import signals
-from tickets.clustering import index, ranking, storage
+from tickets.clustering import index, openings, ranking, storage
 from tickets.clustering.features import Features
+from tickets.clustering.openings import openings_claim as claim_openings
 from tickets.clustering.ranking import JOIN_THRESHOLD, Match
 from tickets.clustering.storage import Candidate, Join
 from tickets.models import ASSIGNABLE_CLUSTER_STATUSES, BugCluster, ClusterProfile, Ticket, cluster_kind_for
+from tickets.retry import is_retryable
 
 logger = logging.getLogger(__name__)
 
@@ -90,8 +92,28 @@ def tickets_assign(ticket_ids: list[int], *, rank_limit: int = 1) -> list[Assign
         else:
             waiting.append((ticket, index.features_for_ticket(ticket), cluster_kind_for(ticket.feedback_kind)))
     if waiting:
-        results.update(_assign_waiting(waiting, rank_limit=max(rank_limit, 1)))
+        results.update(_assign_deciding_openings_once(waiting, rank_limit=max(rank_limit, 1)))
     return [results[ticket_id] for ticket_id in ticket_ids]
+
+
+OPTIMISTIC_ATTEMPTS = 3
+
+
+def _assign_deciding_openings_once(waiting, *, rank_limit: int) -> dict[int, Assignment]:
+    """`_assign_waiting`, decided again when another worker opened a cluster of the same kind meanwhile
+    (see `openings`); the last attempt holds the kinds' lock throughout, so it always completes."""
+    kinds = {kind for _, _, kind in waiting}
+    for _attempt in range(OPTIMISTIC_ATTEMPTS):
+        try:
+            return _assign_waiting(waiting, rank_limit=rank_limit, watermark=openings.openings_watermark(kinds))
+        except openings.StaleOpenings:
+            continue
+        except OperationalError as exc:  # a deadlock with a bulk upsert: nothing was written, decide again
+            if not is_retryable(exc):
+                raise
+            logger.warning("Assignment batch aborted by PostgreSQL (%s); deciding it again", exc)
+    with openings.openings_exclusive(kinds):
+        return _assign_waiting(waiting, rank_limit=rank_limit, watermark=openings.openings_watermark(kinds))
 
 
 @dataclass
@@ -104,13 +126,15 @@ class _Opening:
     postings: dict[str, float]
 
 
-def _assign_waiting(waiting: list[tuple[Ticket, Features, str]], *, rank_limit: int) -> dict[int, Assignment]:
+def _assign_waiting(
+    waiting: list[tuple[Ticket, Features, str]], *, rank_limit: int, watermark: int
+) -> dict[int, Assignment]:
     stats = storage.stats_read(ranking.terms_for([features for _, features, _ in waiting]))
     queries = [ranking.query_for(features, kind, stats) for _, features, kind in waiting]
     found_all = iter(storage.retrieve([q for q in queries if q is not None]))
     founds = [next(found_all) if q is not None else {} for q in queries]
     candidates = storage.candidates({cluster_id for found in founds for cluster_id in found})
-    openings: list[_Opening] = []
+    opened: list[_Opening] = []
     opened_by: dict[int, _Opening] = {}  # id() of an unwritten cluster -> its opening
     results: dict[int, Assignment] = {}
     joins: list[Join] = []
@@ -118,7 +142,7 @@ def _assign_waiting(waiting: list[tuple[Ticket, Features, str]], *, rank_limit: 
         matches: list[Match] = []
         if query is not None:
             found = dict(found)
-            for opening in openings:
+            for opening in opened:
                 covered = ranking.covered(query, opening.postings)
                 if opening.candidate.cluster.kind == kind and covered is not None:
                     found[opening.key] = (covered, 0.0)
@@ -134,8 +158,8 @@ def _assign_waiting(waiting: list[tuple[Ticket, Features, str]], *, rank_limit: 
             joins.append(Join(ticket, features, best))
             results[ticket.pk] = Assignment(ticket_id=ticket.pk, cluster=best.cluster, matches=matches)
         else:
-            opening = _opening(-1 - len(openings), ticket, kind)
-            openings.append(opening)
+            opening = _opening(-1 - len(opened), ticket, kind)
+            opened.append(opening)
             opened_by[id(opening.candidate.cluster)] = opening
             candidate = opening.candidate
             joins.append(Join(ticket, features, ranking.open_match(opening.candidate.cluster, matches)))
@@ -143,7 +167,7 @@ def _assign_waiting(waiting: list[tuple[Ticket, Features, str]], *, rank_limit: 
                 ticket_id=ticket.pk, cluster=opening.candidate.cluster, created=True, matches=matches
             )
         index.profile_add(candidate, ticket.pk, features)
-    for ticket_id in _write(joins, openings):
+    for ticket_id in _write(joins, opened, watermark):
         # The cluster stopped taking tickets (merged, closed) or the ticket was placed meanwhile.
         results[ticket_id] = ticket_assign(ticket_id=ticket_id, rank_limit=rank_limit)
     return results
@@ -164,7 +188,7 @@ def _assigned_on_commit(pairs: list[tuple[Ticket, BugCluster]]) -> None:
     transaction.on_commit(partial(signals.tickets_assigned.send, sender=Ticket, assignments=pairs), robust=True)
 
 
-def _write(joins: list[Join], openings: list[_Opening]) -> list[int]:
+def _write(joins: list[Join], openings: list[_Opening], watermark: int) -> list[int]:
     """Write a batch in one transaction; returns the tickets that could not be assigned as decided.
 
     On PostgreSQL, a constant number of round trips whatever the batch's size: the new clusters,
@@ -177,6 +201,7 @@ def _write(joins: list[Join], openings: list[_Opening]) -> list[int]:
     retry: list[int] = []
     with transaction.atomic():
         if openings:
+            claim_openings({o.candidate.cluster.kind for o in openings}, watermark)
             clusters_open([o.candidate.cluster for o in openings])
             ClusterProfile.objects.bulk_create(
                 ClusterProfile(
