@@ -36,6 +36,7 @@ from tickets.models import (
     TicketStatus,
     TicketType,
 )
+from tickets.retry import retry_transaction
 
 BULK_MAX = 1000
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
@@ -214,8 +215,9 @@ def ticket_bulk_upsert(*, items: Sequence[dict[str, Any]]) -> list[ItemResult]:
         raise ValidationError({"tickets": [f"At most {BULK_MAX} tickets per request; got {len(items)}."]})
     for attempt in range(3):
         try:
-            with transaction.atomic():
-                return _bulk_upsert_once(items)
+            # Deadlocks with the clustering engine are retried too (both lock tickets in id order, so
+            # they are rare; PostgreSQL may still pick this transaction to break a wider cycle).
+            return retry_transaction(lambda: _bulk_upsert_once(items), what="Bulk upsert")
         except IntegrityError:
             # Another request inserted one of these keys between our read and our
             # insert; re-read and go again (those rows are now updates).
@@ -241,6 +243,7 @@ def _bulk_upsert_once(items: Sequence[dict[str, Any]]) -> list[ItemResult]:
         (row["source"], row["external_id"]): row
         for row in Ticket.objects.select_for_update()
         .filter(existing_query)
+        .order_by("pk")  # the engine claims tickets in id order too: one lock order, no deadlock
         .values("id", "source", "external_id", "customer_id", "status", "reported_at", "cluster_id")
     }
 
