@@ -101,6 +101,8 @@ except ValueError as exc:
         f"DATABASE_URL could not be parsed ({exc}); use postgres://USER:PASSWORD@HOST:5432/NAME "
         "or sqlite:///path/to/file.sqlite3."
     ) from None
+# A connection kept across requests is checked before reuse, so a PostgreSQL restart costs one request at most.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if USING_EMBEDDED_DATABASE:
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"].setdefault("OPTIONS", {}).update(

@@ -10,12 +10,16 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError, OperationalError
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+
+logger = logging.getLogger(__name__)
 
 
 def printable(text: Any) -> str:
@@ -62,10 +66,30 @@ def django_errors(exc: DjangoValidationError) -> dict[str, list[str]]:
     return {"non_field_errors": list(exc.messages)}
 
 
+class DatabaseUnavailable(exceptions.APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_code = "database_unavailable"
+    default_detail = (
+        "The database is restarting or busy; nothing of this request was kept. Send it again after the "
+        "Retry-After seconds: sending the same ticket again never duplicates it."
+    )
+
+
+DATABASE_RETRY_AFTER_SECONDS = 5
+
+
 def api_exception_handler(exc, context):
-    """DRF's handler (which sets Retry-After and WWW-Authenticate) with the body reshaped."""
+    """DRF's handler (which sets Retry-After and WWW-Authenticate) with the body reshaped.
+
+    A lost database connection or an aborted transaction is a retryable 503 with Retry-After, not a 500:
+    the request's transaction did not commit, and every write of the API is safe to send again.
+    """
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(django_errors(exc))
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        logger.warning("API request answered 503: database unavailable (%s)", exc)
+        exc = DatabaseUnavailable()
+        exc.wait = DATABASE_RETRY_AFTER_SECONDS
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
@@ -87,6 +111,9 @@ def api_exception_handler(exc, context):
         }
         if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
             body["retry_after_seconds"] = int(exc.wait + 0.999)
+        if isinstance(exc, DatabaseUnavailable):
+            response["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
+            body["retry_after_seconds"] = DATABASE_RETRY_AFTER_SECONDS
     response.data = body
     return response
 
