@@ -186,8 +186,15 @@ if USING_EMBEDDED_BROKER:
         "store_processed": False,
     }
 else:
-    # Redis: a task is redelivered if the worker dies before acknowledging it.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    # Redis: a task is redelivered if the worker dies before acknowledging it. Keepalives and a health
+    # check find a dead connection (Redis restarted, a proxy dropped it) instead of waiting on it forever.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": 3600,
+        "socket_keepalive": True,
+        "socket_connect_timeout": 5,
+        "health_check_interval": 25,
+        "retry_on_timeout": True,
+    }
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
@@ -197,6 +204,16 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A worker outlives a broker outage of any length: it reconnects forever (Celery's default gives up after
+# 100 tries and exits, and then nothing assigns tickets or sends SLA alerts). Tasks running when the
+# connection drops are cancelled and redelivered (every task is safe to run twice).
+CELERY_BROKER_CONNECTION_RETRY = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+# Publishing from the web process while Redis is down must not hold a request for long: the ticket is
+# already committed, and the beat sweep assigns it once Redis is back.
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
 
 # --- Bug clusters (tickets) --------------------------------------------------
 # Spikes: a cluster spikes when its volume exceeds its baseline plus K standard deviations, is at least
