@@ -21,6 +21,8 @@ class MetricsConfig(AppConfig):
         signals.tickets_assigned.connect(receivers.on_tickets_assigned, dispatch_uid="metrics.rollup.assigned_many")
         signals.cluster_fix_deployed.connect(receivers.on_fix_deployed, dispatch_uid="metrics.fix_deployed")
         signals.tickets_moved.connect(receivers.on_tickets_moved, dispatch_uid="metrics.rollup.moved")
+        signals.ticket_filed.connect(receivers.on_tickets_filed, dispatch_uid="metrics.rollup.filed")
+        signals.tickets_filed.connect(receivers.on_tickets_filed, dispatch_uid="metrics.rollup.filed_many")
         post_delete.connect(receivers.on_ticket_deleted, sender=Ticket, dispatch_uid="metrics.rollup.deleted")
         # Every route to VERIFIED (this app's form and API, the cluster page, other services) passes the gate.
         cluster_status_guard_register(status=ClusterStatus.VERIFIED, guard=fix_verification_guard)

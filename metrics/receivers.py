@@ -8,8 +8,10 @@ rollup rebuild that precedes every measurement and by the periodic sweep.
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from django.db import transaction
+from django.utils import timezone
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +33,22 @@ def on_tickets_assigned(sender, assignments=(), **kwargs) -> None:
         rollup_tickets_assigned(assignments)
     except Exception:
         logger.exception("Could not count %s newly assigned tickets", len(assignments))
+
+
+def on_tickets_filed(sender, ticket=None, ticket_ids=(), **kwargs) -> None:
+    """Back-dated tickets (older than the beat's recent days) join the organisation's daily totals now."""
+    from metrics.services.backdated import RECENT_DAYS, rollup_backdated_tickets
+
+    if ticket is not None:
+        if timezone.now() - ticket.reported_at < timedelta(days=RECENT_DAYS - 1):
+            return  # today's and yesterday's tickets are counted by the beat's recent-days rollup
+        ticket_ids = [ticket.pk]
+    if not ticket_ids:
+        return
+    try:
+        rollup_backdated_tickets(ticket_ids=ticket_ids)
+    except Exception:
+        logger.exception("Could not count %s back-dated tickets in the daily totals", len(ticket_ids))
 
 
 def on_tickets_moved(sender, cluster_ids=(), **kwargs) -> None:

@@ -43,9 +43,6 @@ def run(workers: int, bugs: int, each: int) -> dict:
     database_url = scratch_database(f"_fault_split{workers}")
     redis = PrivateRedis()
     redis.start()
-    from django.db import connections
-
-    connections.close_all()
     _use(database_url, redis.url)
     key = api_key()
     stack = Stack(database_url=database_url, redis_url=redis.url, env={"CLUSTERS_SWEEP_SECONDS": "600"})
@@ -73,6 +70,8 @@ def run(workers: int, bugs: int, each: int) -> dict:
         )
         return {**figures, "workers": workers, "clustered_after_seconds": clustered_in}
     finally:
+        from django.db import connections
+
         stack.stop()
         redis.stop()
         connections.close_all()

@@ -22,6 +22,7 @@ from django.db.models import Prefetch, Q
 from django.utils import timezone
 
 from tickets import signals
+from tickets.clusters.attach import tickets_attach_to_clusters
 from tickets.clusters.services import cluster_refresh_counters, ticket_attach_to_cluster
 from tickets.intake.services import ticket_create, ticket_validate
 from tickets.models import (
@@ -450,11 +451,7 @@ def _bulk_follow_up(rows: list[dict[str, Any]]) -> None:
         if r["cluster"] is not None and (not r["before"] or r["before"]["cluster_id"] != r["cluster"].pk)
     ]
     if attach:
-        tickets = Ticket.objects.in_bulk([r["result"].ticket_id for r in attach])
-        for r in attach:
-            ticket_attach_to_cluster(
-                ticket=tickets[r["result"].ticket_id], cluster=r["cluster"], source=AssignmentSource.IMPORT
-            )
+        tickets_attach_to_clusters(placements=[(r["result"].ticket_id, r["cluster"]) for r in attach])
     moved = {
         r["before"]["cluster_id"]
         for r in rows
