@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_serializer
 from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ValidationError
@@ -186,6 +186,7 @@ class MetricSerializer(serializers.Serializer):
     by_month = MetricCellSerializer(many=True)
 
 
+@extend_schema_serializer(many=False)  # one report, though served by the list route
 class SuccessMetricsSerializer(serializers.Serializer):
     weeks = serializers.ListField(child=serializers.DateField(), help_text="Monday of each week, oldest first.")
     months = serializers.ListField(child=serializers.CharField(), help_text="YYYY-MM, oldest first.")

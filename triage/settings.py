@@ -228,7 +228,14 @@ SLA_DELIVERY_LEASE_SECONDS = env_int("SLA_DELIVERY_LEASE_SECONDS", 300, minimum=
 SLA_DELIVERY_MAX_ATTEMPTS = env_int("SLA_DELIVERY_MAX_ATTEMPTS", 12, minimum=1)
 SLA_HTTP_TIMEOUT_SECONDS = env_int("SLA_HTTP_TIMEOUT_SECONDS", 10, minimum=1)
 SLA_HEAD_OF_PRODUCT_EMAILS = env_list("SLA_HEAD_OF_PRODUCT_EMAILS", [])
+# Key of the SLA webhooks of policies without their own secret. Empty: such a policy cannot have a
+# webhook (refused when saved), and nothing is ever signed with an empty key.
 SLA_WEBHOOK_SECRET = env_str("SLA_WEBHOOK_SECRET") or ""
+if SLA_WEBHOOK_SECRET and len(SLA_WEBHOOK_SECRET) < 16 and not DEBUG:
+    raise ImproperlyConfigured(
+        "SLA_WEBHOOK_SECRET is shorter than 16 characters; set a long random string (or leave it empty and give "
+        "each SLA policy with a webhook its own secret)."
+    )
 
 # --- REST framework ---------------------------------------------------------
 REST_FRAMEWORK = {
@@ -287,6 +294,12 @@ SPECTACULAR_SETTINGS = {
         "ClusterStatusEnum": "tickets.models.choices.ClusterStatus",
         "ClusterKindEnum": "tickets.models.choices.ClusterKind",
         "EvidenceFieldKindEnum": "tickets.models.choices.FieldKind",
+        # One name per choice set used by several apps (else `check --deploy` warns, drf_spectacular.W001).
+        "FeedbackKindEnum": "tickets.models.choices.FeedbackKind",
+        "PlanTierEnum": "tickets.models.choices.PlanTier",
+        "SegmentEnum": "tickets.models.choices.Segment",
+        "PriorityEnum": "tickets.models.choices.Priority",
+        "VerdictEnum": "metrics.impact.Verdict.CHOICES",
     },
 }
 
@@ -312,9 +325,22 @@ METRICS_VERIFY_MIN_REDUCTION = env_int("METRICS_VERIFY_MIN_REDUCTION", 50, minim
 METRICS_MIN_BASELINE_TICKETS = env_int("METRICS_MIN_BASELINE_TICKETS", 0, minimum=0)
 
 # --- Production hardening ---------------------------------------------------
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_TLS_PROXY") else None
-SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", False)
+# HTTPS=true (the site is served over TLS, directly or behind a proxy) turns on what `manage.py check
+# --deploy` asks for: redirect to HTTPS, HSTS, secure cookies. Each can still be set on its own.
+BEHIND_TLS_PROXY = env_bool("BEHIND_TLS_PROXY", False)
+HTTPS = env_bool("HTTPS", BEHIND_TLS_PROXY)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_TLS_PROXY else None
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", HTTPS)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # load balancers probe over plain HTTP
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 365 * 24 * 3600 if HTTPS else 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+# Only takes effect once the domain is submitted to the browsers' preload list.
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", HTTPS)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# Seeding the demo organisation (users with a published password; --reset deletes every ticket) is
+# for laptops and demo stacks: refused elsewhere unless DEMO_DATA_ALLOWED=true or the command's flag.
+DEMO_DATA_ALLOWED = env_bool("DEMO_DATA_ALLOWED", DEBUG or USING_EMBEDDED_DATABASE)
 
 LOG_LEVEL = env_choice("LOG_LEVEL", ("debug", "info", "warning", "error"), "info").upper()
 LOGGING = {

@@ -31,7 +31,7 @@ def burst(source: str, bugs: int, each: int) -> list[dict]:
                     ].format(c=code),
                     "description": f"The payment page shows error code {code}.",
                     "ticket_type": "payment_failure",
-                    "evidence": {"payment_method": "credit_card", "error_code": str(code)},
+                    "evidence": {"payment_method": "credit_card", "amount": "EUR 49.00", "error_code": str(code)},
                 }
             )
     return items
@@ -103,7 +103,9 @@ def main() -> None:
     parser.add_argument("--each", type=int, default=20)
     args = parser.parse_args()
     runs = [run(w, args.bugs, args.each) for w in args.workers]
-    ok = all(r["lost"] == 0 and r["split_bugs"] == 0 and r["unclustered"] == 0 for r in runs)
+    ok = all(
+        r["lost"] == 0 and r["split_bugs"] == 0 and r["unclustered"] == 0 and r["accepted"] == r["sent"] for r in runs
+    )
     report({"script": "split_clusters", "ok": ok, "runs": runs})
 
 

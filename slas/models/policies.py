@@ -25,6 +25,12 @@ def _validate_list(values, allowed, field: str) -> None:
         raise ValidationError({field: f"Choose from: {', '.join(allowed)} (a list; empty means any)."})
 
 
+WEBHOOK_SECRET_REQUIRED = (
+    "A signed webhook needs a secret: set one here (a long random string, shared with the receiver), "
+    "or SLA_WEBHOOK_SECRET for every policy."
+)
+
+
 class SlaPolicy(models.Model):
     """One service level product commits to, for the clusters its conditions match.
 
@@ -120,6 +126,8 @@ class SlaPolicy(models.Model):
             raise ValidationError({"warning_percent": "Use 1-99 (percent of the window), or 0 for no warning."})
         if not (self.ack_minutes or self.update_minutes or self.resolution_minutes):
             raise ValidationError({"ack_minutes": "Set at least one target (acknowledgment, update or resolution)."})
+        if self.webhook_url and not (self.webhook_secret or settings.SLA_WEBHOOK_SECRET):
+            raise ValidationError({"webhook_secret": WEBHOOK_SECRET_REQUIRED})
 
     def target_seconds(self, target: str) -> float | None:
         minutes = {
