@@ -18,6 +18,10 @@ from _stack import PrivateRedis, Stack, api_key, django_setup, report  # noqa: I
 
 
 def burst(source: str, bugs: int, each: int) -> list[dict]:
+    """`bugs` new bugs (error codes 7000..) x `each` reports, interleaved as a help desk's backlog arrives.
+
+    One wording per bug (the engine's ranking, not concurrency, decides how far wordings may differ:
+    with three wordings of 50 near-identical codes even one worker keeps some apart)."""
     items = []
     for i in range(each):
         for b in range(bugs):
@@ -26,10 +30,8 @@ def burst(source: str, bugs: int, each: int) -> list[dict]:
                 {
                     "source": source,
                     "external_id": f"{source}-{b}-{i}",
-                    "subject": ("Checkout fails with error {c}", "Card payment error {c}", "Error {c} when paying")[
-                        i % 3
-                    ].format(c=code),
-                    "description": f"The payment page shows error code {code}.",
+                    "subject": f"Checkout fails with error {code}",
+                    "description": f"The payment page shows error code {code} for order {1000 + i}.",
                     "ticket_type": "payment_failure",
                     "evidence": {"payment_method": "credit_card", "amount": "EUR 49.00", "error_code": str(code)},
                 }
