@@ -201,6 +201,10 @@ class Stack:
         self.web: Process | None = None
 
     def start_web(self, workers: int = 2) -> Process:
+        # DEBUG is off: pages need the collected, hashed static files (as in production).
+        subprocess.run(
+            [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=self.env, check=True
+        )
         self.web = self._start(
             "web",
             [
