@@ -67,6 +67,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "triage.db_router.ReplicaReadsMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -109,6 +110,28 @@ if USING_EMBEDDED_DATABASE:
         {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
     )
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-triage.sqlite3")}
+# A PostgreSQL read replica for dashboards (docs/scaling.md): reads of GET requests under
+# REPLICA_READ_PATHS go there (triage/db_router.py); writes and everything else use DATABASE_URL.
+DATABASE_REPLICA_URL = env_str("DATABASE_REPLICA_URL") or ""
+if DATABASE_REPLICA_URL:
+    try:
+        DATABASES["replica"] = dj_database_url.parse(
+            DATABASE_REPLICA_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60, minimum=0)
+        )
+    except ValueError as exc:
+        raise ImproperlyConfigured(
+            f"DATABASE_REPLICA_URL could not be parsed ({exc}); use postgres://USER:PASSWORD@HOST:5432/NAME."
+        ) from None
+    DATABASES["replica"]["CONN_HEALTH_CHECKS"] = True
+REPLICA_READS = bool(DATABASE_REPLICA_URL)
+REPLICA_READ_PATHS = [
+    "/metrics/",
+    "/slas/compliance/",
+    "/api/v1/success-metrics/",
+    "/api/v1/sla-compliance/",
+    "/api/v1/fix-impacts/",
+]
+DATABASE_ROUTERS = ["triage.db_router.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # The clustering postings index carries its columns (INCLUDE) on PostgreSQL; SQLite ignores that, which is fine.
 SILENCED_SYSTEM_CHECKS = ["models.W040"]
