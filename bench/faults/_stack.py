@@ -111,6 +111,17 @@ class PrivateRedis:
             self.process = None
 
 
+def pg_bin(name: str) -> str:
+    """A PostgreSQL server program: on PATH, or in Debian's /usr/lib/postgresql/<version>/bin."""
+    found = shutil.which(name)
+    if found:
+        return found
+    for folder in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True):
+        if (folder / name).exists():
+            return str(folder / name)
+    raise SystemExit(f"{name} not found: install PostgreSQL's server package")
+
+
 class PrivatePostgres:
     """A PostgreSQL cluster of our own (run as the postgres user) on a free port, to restart at will."""
 
@@ -129,10 +140,10 @@ class PrivatePostgres:
         self.data.mkdir(parents=True)
         if os.geteuid() == 0:
             shutil.chown(self.data, "postgres", "postgres")
-        self._as_postgres(shutil.which("initdb") or "initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres")
+        self._as_postgres(pg_bin("initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres")
         self.start()
         self._as_postgres(
-            shutil.which("psql") or "psql",
+            pg_bin("psql"),
             "-h",
             "127.0.0.1",
             "-p",
@@ -146,7 +157,7 @@ class PrivatePostgres:
     def ctl(self, *args: str) -> None:
         options = f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=/tmp -c max_connections=200"
         self._as_postgres(
-            shutil.which("pg_ctl") or "pg_ctl",
+            pg_bin("pg_ctl"),
             "-D",
             str(self.data),
             "-o",
@@ -166,9 +177,7 @@ class PrivatePostgres:
         self.ctl("restart", "-m", "fast")
 
     def destroy(self) -> None:
-        self._as_postgres(
-            shutil.which("pg_ctl") or "pg_ctl", "-D", str(self.data), "stop", "-m", "immediate", check=False
-        )
+        self._as_postgres(pg_bin("pg_ctl"), "-D", str(self.data), "stop", "-m", "immediate", check=False)
         shutil.rmtree(self.data, ignore_errors=True)
 
 

@@ -4,17 +4,18 @@ Two workers that each take half of a burst of a new bug both find no cluster for
 open one (the bug then lives in two clusters). Openings are therefore serialised per cluster kind,
 optimistically so that batches which only join existing clusters never wait:
 
-1. Before ranking, a batch reads the highest cluster id (`openings_watermark`), under a shared lock
-   on its kinds, so the read waits for a batch that is writing its openings to commit.
+1. Before ranking, a batch reads the highest cluster id (`openings_watermark`) under a shared lock on
+   its kinds, so the read waits for a batch that is writing its openings to commit.
 2. A batch that opens clusters takes the exclusive lock on those kinds in its write transaction
    (`openings_claim`), then checks that no cluster of those kinds appeared after its watermark.
    If one did, another worker opened it meanwhile: the transaction is rolled back and the batch
    decided again, now seeing that cluster as a candidate.
-3. After a few such retries a batch holds the exclusive lock from before ranking until its commit
-   (`openings_exclusive`), so it always finishes.
+3. After a few such retries a batch ranks and writes in one transaction that holds the exclusive lock
+   from the start (`openings_exclusive`), so it always finishes.
 
-The locks are PostgreSQL advisory locks (key: a namespace and the kind); on SQLite, which writes one
-transaction at a time, the watermark check alone is enough.
+The locks are PostgreSQL transaction-level advisory locks (key: a namespace and the kind), so they work
+through a transaction-pooling connection pooler; on SQLite, which writes one transaction at a time,
+the watermark check alone is enough.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import contextlib
 import zlib
 from collections.abc import Iterable, Iterator
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Max
 
 from tickets.models import BugCluster
@@ -53,17 +54,21 @@ def _max_cluster_id() -> int:
 
 
 def openings_watermark(kinds: Iterable[str]) -> int:
-    """The highest cluster id, read once no batch of these kinds is between opening and commit."""
+    """The highest cluster id, read under a shared lock on the kinds: one statement, no transaction.
+
+    The statement's snapshot may predate a wait for the lock, and that is enough: a batch that held the
+    exclusive lock when this asked committed before this returned (so the ranking that follows sees its
+    clusters), and a batch that takes the lock after this got its ids after this read (so they are above
+    the watermark and `openings_claim` notices them).
+    """
     keys = _keys(kinds)
-    if not _postgres() or not keys or connection.in_atomic_block:
+    if not _postgres() or not keys:
         return _max_cluster_id()
+    qn = connection.ops.quote_name
+    locks = ", ".join(f"pg_advisory_xact_lock_shared({LOCK_NAMESPACE}, %s)" for _ in keys)
     with connection.cursor() as cursor:
-        _call(cursor, "pg_advisory_lock_shared", keys)
-        try:
-            # A statement of its own: its snapshot is taken after the lock was granted.
-            return _max_cluster_id()
-        finally:
-            _call(cursor, "pg_advisory_unlock_shared", keys)
+        cursor.execute(f"SELECT {locks}, (SELECT MAX({qn('id')}) FROM {qn(BugCluster._meta.db_table)})", keys)
+        return cursor.fetchone()[-1] or 0
 
 
 def openings_claim(kinds: Iterable[str], watermark: int) -> None:
@@ -80,15 +85,11 @@ def openings_claim(kinds: Iterable[str], watermark: int) -> None:
 
 @contextlib.contextmanager
 def openings_exclusive(kinds: Iterable[str]) -> Iterator[None]:
-    """Hold the kinds' exclusive locks across a whole batch (ranking and write), so it cannot go stale."""
+    """Hold the kinds' exclusive locks across a whole batch (ranking and write, one transaction), so it
+    cannot go stale. Transaction-level locks only: they work behind a transaction-pooling PgBouncer."""
     keys = _keys(kinds)
-    if not _postgres() or not keys or connection.in_atomic_block:
+    with transaction.atomic():
+        if _postgres() and keys:
+            with connection.cursor() as cursor:
+                _call(cursor, "pg_advisory_xact_lock", keys)
         yield
-        return
-    with connection.cursor() as cursor:
-        _call(cursor, "pg_advisory_lock", keys)
-    try:
-        yield
-    finally:
-        with connection.cursor() as cursor:
-            _call(cursor, "pg_advisory_unlock", keys)
