@@ -21,6 +21,7 @@ def on_ticket_assigned(sender, ticket, cluster, previous_cluster_id=None, **kwar
         rollup_ticket_moved(ticket=ticket, cluster_id=cluster.pk, previous_cluster_id=previous_cluster_id)
     except Exception:
         logger.exception("Could not count ticket %s in cluster %s", ticket.pk, cluster.pk)
+    _remeasure_if_backfilled([ticket])
 
 
 def on_tickets_assigned(sender, assignments=(), **kwargs) -> None:
@@ -31,6 +32,27 @@ def on_tickets_assigned(sender, assignments=(), **kwargs) -> None:
         rollup_tickets_assigned(assignments)
     except Exception:
         logger.exception("Could not count %s newly assigned tickets", len(assignments))
+    _remeasure_if_backfilled([ticket for ticket, _ in assignments])
+
+
+def _remeasure_if_backfilled(tickets) -> None:
+    """Tickets reported on a day some measurement may already have read (before yesterday) change the counts
+    of past days: measure again, in a task after commit, the fixes whose windows they touch."""
+    from metrics.services.fixes import last_complete_day
+    from metrics.services.rollup import local_day
+    from metrics.tasks import fix_impacts_remeasure_task
+
+    through = last_complete_day()
+    if not any(ticket.reported_at and local_day(ticket.reported_at) <= through for ticket in tickets):
+        return
+
+    def enqueue() -> None:
+        try:
+            fix_impacts_remeasure_task.delay()
+        except Exception:  # noqa: BLE001 - the hourly beat task re-measures what this missed
+            logger.warning("Could not enqueue the re-measurement of fixes; the hourly sweep will do it")
+
+    transaction.on_commit(enqueue, robust=True)
 
 
 def on_tickets_moved(sender, cluster_ids=(), **kwargs) -> None:
