@@ -46,6 +46,11 @@ class RecurringBug:
     fix_days_ago: int | None = None
     fix_effect: str | None = None
     labels: tuple[str, ...] = ()
+    # A surge of reports in the last `surge_days` days: the rate grows to `surge_factor` times its usual
+    # level over `surge_ramp_days` days (0: at once, a spike), for the volume alerts to find.
+    surge_days: int = 0
+    surge_factor: float = 1.0
+    surge_ramp_days: int = 0
     # Evidence hints; empty means "any".
     envs: tuple[str, ...] = ()
     messages: tuple[str, ...] = ()
@@ -82,3 +87,7 @@ RECURRING_BUGS: list[RecurringBug] = _catalog()
 # bug key -> the TRUE effect of its fix on ticket volume. Tests and the fix-impact
 # metrics use this to check that what they measure is what really happened.
 DEMO_FIX_EFFECTS: dict[str, str] = {b.key: b.fix_effect for b in RECURRING_BUGS if b.fix_effect}
+
+# Bugs whose ticket counts are drawn to follow their rate closely (see timeline.draw_counts): the fixed
+# ones, so each fix's measured verdict is its true effect whatever the seed and date, and the surging ones.
+STEADY_BUGS: frozenset[str] = frozenset(b.key for b in RECURRING_BUGS if b.fix_effect or b.surge_days)
