@@ -46,7 +46,7 @@ FEATURE_THEMES = [
             "Finance wants the time report in Excel with the totals row, CSV loses the formatting.",
             "Every month I export CSV and rebuild it in Excel. An XLSX export would save me an hour.",
         ),
-        started_days_ago=35,
+        started_days_ago=28,
     ),
     FeatureTheme(
         "fr-dark-mode",
