@@ -61,7 +61,7 @@ def test_the_list_renders_with_badges_for_agents_and_leads(
     assert "Typo on the settings page" not in titles(response)  # the fixed cluster comes after every open one
     # Filters are checkboxes with people's labels, not Ctrl-click lists named after keys.
     assert 'type="checkbox" name="status" value="fixed"' in html and "<legend>Ticket type</legend>" in html
-    assert "Ticket type key" not in html and 'multiple' not in html.split('id="clusters-heading"')[0]
+    assert "Ticket type key" not in html and "multiple" not in html.split('id="clusters-heading"')[0]
     assert "Spiking ×7.5" in html and "Over threshold" in html
     assert "Page 1 of 2" in html
     assert f'href="{reverse("tickets:cluster_list")}"' in html and ">Patterns</a>" in html  # in the nav
