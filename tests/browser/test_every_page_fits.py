@@ -52,8 +52,8 @@ def test_each_role_walks_its_pages_on_a_laptop_and_a_phone(role, demo, browser, 
         context = browser.new_context(base_url=live_server.url, viewport={"width": width, "height": 900})
         context.set_default_timeout(15_000)
         page = context.new_page()
-        page.on("console", lambda m: m.type == "error" and problems.append(f"console: {m.text} on {page.url}"))
-        page.on("pageerror", lambda e: problems.append(f"script error: {e} on {page.url}"))
+        page.on("console", lambda m: m.type == "error" and problems.append(f"console: {m.text} at {m.location}"))
+        page.on("pageerror", lambda e: problems.append(f"script error: {e}"))
         page.on("requestfailed", lambda r: problems.append(f"failed: {r.url}"))
         page.on("response", lambda r: r.status >= 400 and problems.append(f"{r.status}: {r.url}"))
         page.goto("/login/")
@@ -72,7 +72,7 @@ def test_each_role_walks_its_pages_on_a_laptop_and_a_phone(role, demo, browser, 
                     """() => [...document.querySelectorAll('body *')]
                         .filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
                         .filter(e => !e.parentElement.closest('.scroll, .table-scroll'))
-                        .slice(0, 3).map(e => e.tagName + '.' + e.className + ' ' + getComputedStyle(e).width).join(', ')"""
+                        .slice(0, 3).map(e => e.tagName + '.' + e.className).join(', ')"""
                 )
                 problems.append(f"{url} at {width} px is {overflow} px too wide ({wide})")
         context.close()
