@@ -56,26 +56,25 @@ def test_mark_fixed_records_the_deploy_time():
     assert cluster.status == ClusterStatus.FIXED and cluster.fix_deployed_at == deployed
 
 
-def test_a_registered_status_guard_refuses_whatever_the_route(product_lead, monkeypatch):
-    from tickets.clusters import services
+def test_a_status_rule_of_another_app_refuses_whatever_the_route(product_lead):
+    """`cluster_status_changing` receivers (the metrics app's verification gate is one) may refuse a move."""
+    from tickets import signals
 
-    monkeypatch.setitem(services._STATUS_GUARDS, ClusterStatus.VERIFIED, [])  # only this test's guard (metrics has one)
-
-    def needs_confirmation(*, cluster, actor, context):
-        if not context.get("confirmed"):
+    def needs_confirmation(sender, *, cluster, status, actor, context, **kwargs):
+        if status == ClusterStatus.IN_PROGRESS and not context.get("confirmed"):
             raise ValidationError({"status": "Needs support's confirmation."})
 
-    services.cluster_status_guard_register(status=ClusterStatus.VERIFIED, guard=needs_confirmation)
+    signals.cluster_status_changing.connect(needs_confirmation, dispatch_uid="test-needs-confirmation")
     try:
-        cluster = ClusterFactory(status=ClusterStatus.FIXED)
+        cluster = ClusterFactory(status=ClusterStatus.ACKNOWLEDGED)
         with pytest.raises(ValidationError, match="Needs support's confirmation"):
-            cluster_set_status(cluster=cluster, status=ClusterStatus.VERIFIED, actor=product_lead)
+            cluster_set_status(cluster=cluster, status=ClusterStatus.IN_PROGRESS, actor=product_lead)
         cluster.refresh_from_db()
-        assert cluster.status == ClusterStatus.FIXED
+        assert cluster.status == ClusterStatus.ACKNOWLEDGED and not cluster.events.exists()
         cluster_set_status(
-            cluster=cluster, status=ClusterStatus.VERIFIED, actor=product_lead, context={"confirmed": True}
+            cluster=cluster, status=ClusterStatus.IN_PROGRESS, actor=product_lead, context={"confirmed": True}
         )
         cluster.refresh_from_db()
-        assert cluster.status == ClusterStatus.VERIFIED
+        assert cluster.status == ClusterStatus.IN_PROGRESS
     finally:
-        services._STATUS_GUARDS[ClusterStatus.VERIFIED].remove(needs_confirmation)
+        signals.cluster_status_changing.disconnect(dispatch_uid="test-needs-confirmation")
