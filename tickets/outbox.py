@@ -81,9 +81,7 @@ def _assigned_messages(payloads: list[dict[str, Any]]) -> list[dict[str, Any] | 
     clusters = _clusters(c for _, c in pairs)
     out: list[dict[str, Any] | None] = []
     for payload in payloads:
-        assignments = [
-            (tickets[t], clusters[c]) for t, c in payload["pairs"] if t in tickets and c in clusters
-        ]
+        assignments = [(tickets[t], clusters[c]) for t, c in payload["pairs"] if t in tickets and c in clusters]
         out.append({"assignments": assignments} if assignments else None)
     return out
 

@@ -78,3 +78,36 @@ def test_a_status_rule_of_another_app_refuses_whatever_the_route(product_lead):
         assert cluster.status == ClusterStatus.IN_PROGRESS
     finally:
         signals.cluster_status_changing.disconnect(dispatch_uid="test-needs-confirmation")
+
+
+def test_the_triage_form_is_all_or_nothing_when_the_verification_gate_refuses(client, product_lead):
+    """Priority, owner and status are one decision: a refused status leaves priority and owner as they were."""
+    cluster = ClusterFactory(status=ClusterStatus.FIXED, priority="P3")
+    client.force_login(product_lead)
+    response = client.post(
+        f"/clusters/{cluster.pk}/triage/",
+        {
+            "triage-status": ClusterStatus.VERIFIED,
+            "triage-priority": "P1",
+            "triage-owner": str(product_lead.pk),
+            "triage-message": "",
+        },
+    )
+    assert response.status_code == 400
+    assert "verify the fix from its Fix impact page" in response.content.decode()
+    cluster.refresh_from_db()
+    assert (cluster.status, cluster.priority, cluster.owner_id) == (ClusterStatus.FIXED, "P3", None)
+    assert not cluster.events.filter(kind__in=["priority_changed", "owner_changed"]).exists()
+
+
+def test_only_someone_who_can_triage_may_own_a_cluster_whatever_the_route(agent, product_lead):
+    from tickets.clusters.services import cluster_assign_owner
+
+    cluster = ClusterFactory()
+    with pytest.raises(ValidationError, match="cannot own clusters"):
+        cluster_assign_owner(cluster=cluster, owner=agent, actor=product_lead)
+    cluster.refresh_from_db()
+    assert cluster.owner_id is None
+    cluster_assign_owner(cluster=cluster, owner=product_lead, actor=product_lead)
+    cluster.refresh_from_db()
+    assert cluster.owner_id == product_lead.pk

@@ -182,7 +182,7 @@ def _write(joins: list[Join], openings: list[_Opening]) -> list[int]:
     retry: list[int] = []
     with transaction.atomic():
         if openings:
-            clusters_open([o.candidate.cluster for o in openings])
+            clusters_open(clusters=[o.candidate.cluster for o in openings])
             ClusterProfile.objects.bulk_create(
                 ClusterProfile(
                     cluster=o.candidate.cluster,

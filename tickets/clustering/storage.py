@@ -36,6 +36,7 @@ class Join:
     features: Features
     match: Match
 
+
 def _upsert_statements(table: str, keys: tuple[str, ...], value_column: str, rows: list[tuple]) -> list[Statement]:
     """INSERTs that add their value to the row already there (one statement per batch of rows)."""
     qn = connection.ops.quote_name

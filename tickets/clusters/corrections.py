@@ -136,7 +136,7 @@ def _after_move(clusters: Iterable[BugCluster]) -> None:
     for cluster in clusters:
         cluster_refresh_counters(cluster=cluster)
         ids.append(cluster.pk)
-    index_rebuild_later(ids)
+    index_rebuild_later(cluster_ids=ids)
     outbox_put(topic="tickets.moved", cluster_ids=ids)
 
 

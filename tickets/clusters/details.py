@@ -124,7 +124,7 @@ def cluster_update_details(*, cluster: BugCluster, actor: AbstractBaseUser | Non
     """
     values = _details_clean(cluster, changes)
     with transaction.atomic():
-        cluster = cluster_lock(cluster)
+        cluster = cluster_lock(cluster=cluster)
         now = timezone.now()
         diff: dict[str, tuple[Any, Any]] = {}
         for name, new in values.items():
@@ -139,9 +139,11 @@ def cluster_update_details(*, cluster: BugCluster, actor: AbstractBaseUser | Non
             else:
                 setattr(cluster, name, new)
         fields = ["reproduced_at" if name == "reproduced" else name for name in diff]
-        cluster.save(update_fields=[*fields, "updated_at", *cluster_product_touched(cluster, now, actor)])
+        cluster.save(
+            update_fields=[*fields, "updated_at", *cluster_product_touched(cluster=cluster, now=now, actor=actor)]
+        )
         if INDEXED_WORDS.intersection(diff):
-            index_rebuild_later([cluster.pk])  # the engine finds the cluster by its new words
+            index_rebuild_later(cluster_ids=[cluster.pk])  # the engine finds the cluster by its new words
         others = {name: change for name, change in diff.items() if not (name == "workaround" and change[1])}
         if others:
             ClusterEvent.objects.create(

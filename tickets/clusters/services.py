@@ -128,7 +128,7 @@ def cluster_refresh_counters(*, cluster: BugCluster) -> BugCluster:
 # and its outbox message in its own transaction, so none of them can be lost after the commit.
 
 
-def index_rebuild_later(cluster_ids: list[int]) -> None:
+def index_rebuild_later(*, cluster_ids: list[int]) -> None:
     """Have a worker rebuild these clusters' part of the engine's index after the commit (new words, a
     new status, moved tickets); the engine's own rebuild command repairs it if the broker is down."""
     ids = sorted(set(cluster_ids))
@@ -152,11 +152,11 @@ def cluster_create(
         ClusterEvent.objects.create(cluster=cluster, actor=actor, kind=ClusterEvent.Kind.CREATED, message=title)
         webhooks.webhook_cluster_created(clusters=[cluster])
         outbox_put(topic="cluster.created", cluster_id=cluster.pk)
-        index_rebuild_later([cluster.pk])
+        index_rebuild_later(cluster_ids=[cluster.pk])
     return cluster
 
 
-def clusters_open(clusters: list[BugCluster]) -> list[BugCluster]:
+def clusters_open(*, clusters: list[BugCluster]) -> list[BugCluster]:
     """Write many new clusters at once (the clustering engine's batches), each with its "created" event.
 
     Call inside the engine's write transaction, then `clusters_announce_opened` with those that kept
@@ -176,12 +176,12 @@ def clusters_announce_opened(*, clusters: list[BugCluster]) -> None:
     outbox_put_many([("cluster.created", {"cluster_id": cluster.pk}) for cluster in clusters])
 
 
-def cluster_lock(cluster: BugCluster) -> BugCluster:
+def cluster_lock(*, cluster: BugCluster) -> BugCluster:
     """The cluster re-read under its row lock; call inside a transaction."""
     return BugCluster.objects.select_for_update().get(pk=cluster.pk)
 
 
-def cluster_product_touched(cluster: BugCluster, now: datetime, actor) -> list[str]:
+def cluster_product_touched(*, cluster: BugCluster, now: datetime, actor) -> list[str]:
     """Record a product-side update on a locked cluster; the first one also acknowledges it.
 
     Returns the fields it set, for the caller's save (inside the caller's transaction)."""
@@ -213,7 +213,7 @@ def cluster_set_status(
             {"status": f"'{status}' is not a status; choose one of: {', '.join(ClusterStatus.values)}."}
         )
     with transaction.atomic():
-        cluster = cluster_lock(cluster)
+        cluster = cluster_lock(cluster=cluster)
         old = cluster.status
         if old == status:
             return cluster
@@ -223,7 +223,9 @@ def cluster_set_status(
         now = timezone.now()
         cluster.status = status
         cluster.status_changed_at = now
-        changed = ["status", "status_changed_at", "updated_at"] + cluster_product_touched(cluster, now, actor)
+        changed = ["status", "status_changed_at", "updated_at"] + cluster_product_touched(
+            cluster=cluster, now=now, actor=actor
+        )
         cluster.save(update_fields=changed)
         ClusterEvent.objects.create(
             cluster=cluster,
@@ -249,7 +251,7 @@ def status_changed_record(*, cluster: BugCluster, old: str, new: str, actor) -> 
         actor_id=getattr(actor, "pk", None),
     )
     if (old in ASSIGNABLE_CLUSTER_STATUSES) != (new in ASSIGNABLE_CLUSTER_STATUSES):
-        index_rebuild_later([cluster.pk])
+        index_rebuild_later(cluster_ids=[cluster.pk])
 
 
 def cluster_acknowledge(*, cluster: BugCluster, actor: AbstractBaseUser | None, message: str = "") -> BugCluster:
@@ -265,12 +267,12 @@ def cluster_set_priority(*, cluster: BugCluster, priority: str, actor: AbstractB
             {"priority": f"'{priority}' is not a priority; choose one of: {', '.join(Priority.values)}."}
         )
     with transaction.atomic():
-        cluster = cluster_lock(cluster)
+        cluster = cluster_lock(cluster=cluster)
         old = cluster.priority
         if old == priority:
             return cluster
         cluster.priority = priority
-        changed = ["priority", "updated_at"] + cluster_product_touched(cluster, timezone.now(), actor)
+        changed = ["priority", "updated_at"] + cluster_product_touched(cluster=cluster, now=timezone.now(), actor=actor)
         cluster.save(update_fields=changed)
         ClusterEvent.objects.create(
             cluster=cluster, actor=actor, kind=ClusterEvent.Kind.PRIORITY_CHANGED, data={"from": old, "to": priority}
@@ -278,16 +280,28 @@ def cluster_set_priority(*, cluster: BugCluster, priority: str, actor: AbstractB
     return cluster
 
 
+OWNER_PERMISSION = "tickets.triage_cluster"
+
+
+def cluster_owner_check(*, owner) -> None:
+    """Only an active person who can triage clusters may own one; ValidationError({"owner": ...}) otherwise."""
+    if not owner.is_active or not owner.has_perm(OWNER_PERMISSION):
+        name = owner.get_full_name() or owner.get_username()
+        raise ValidationError({"owner": [f"{name} cannot own clusters: choose an active product lead or admin."]})
+
+
 def cluster_assign_owner(
     *, cluster: BugCluster, owner: AbstractBaseUser | None, actor: AbstractBaseUser | None = None
 ) -> BugCluster:
+    if owner is not None:
+        cluster_owner_check(owner=owner)
     with transaction.atomic():
-        cluster = cluster_lock(cluster)
+        cluster = cluster_lock(cluster=cluster)
         if cluster.owner_id == (owner.pk if owner else None):
             return cluster
         old = cluster.owner_id
         cluster.owner = owner
-        changed = ["owner", "updated_at"] + cluster_product_touched(cluster, timezone.now(), actor)
+        changed = ["owner", "updated_at"] + cluster_product_touched(cluster=cluster, now=timezone.now(), actor=actor)
         cluster.save(update_fields=changed)
         ClusterEvent.objects.create(
             cluster=cluster,
@@ -297,6 +311,27 @@ def cluster_assign_owner(
             data={"from": old, "to": owner.pk if owner else None},
         )
     return cluster
+
+
+def cluster_triage(
+    *,
+    cluster: BugCluster,
+    actor: AbstractBaseUser | None,
+    status: str,
+    priority: str | None = None,
+    owner: AbstractBaseUser | None = None,
+    message: str = "",
+) -> BugCluster:
+    """A product lead's decision on a cluster, all or nothing: priority (when given), owner, then status.
+
+    One transaction: if any part is refused (an unknown priority, an owner who cannot triage, a status
+    the verification gate refuses), nothing of it is saved and the ValidationError names the field.
+    """
+    with transaction.atomic():
+        if priority:
+            cluster = cluster_set_priority(cluster=cluster, priority=priority, actor=actor)
+        cluster = cluster_assign_owner(cluster=cluster, owner=owner, actor=actor)
+        return cluster_set_status(cluster=cluster, status=status, actor=actor, message=message)
 
 
 def cluster_respond(
@@ -309,8 +344,10 @@ def cluster_respond(
     with transaction.atomic():
         if question:
             cluster = cluster_set_status(cluster=cluster, status=ClusterStatus.NEEDS_INFO, actor=actor)
-        cluster = cluster_lock(cluster)
-        cluster.save(update_fields=["updated_at", *cluster_product_touched(cluster, timezone.now(), actor)])
+        cluster = cluster_lock(cluster=cluster)
+        cluster.save(
+            update_fields=["updated_at", *cluster_product_touched(cluster=cluster, now=timezone.now(), actor=actor)]
+        )
         return ClusterEvent.objects.create(
             cluster=cluster,
             actor=actor,
@@ -325,7 +362,7 @@ def cluster_answer_question(*, cluster: BugCluster, actor: AbstractBaseUser, mes
     if not message:
         raise ValidationError({"message": "Write your answer; it cannot be empty."})
     with transaction.atomic():
-        cluster = cluster_lock(cluster)
+        cluster = cluster_lock(cluster=cluster)
         answer = ClusterEvent.objects.create(
             cluster=cluster, actor=actor, kind=ClusterEvent.Kind.ANSWER, message=message
         )
@@ -371,7 +408,7 @@ def cluster_mark_fixed(
         raise ValidationError({"deployed_at": "The deploy time cannot be in the future; mark it fixed once deployed."})
     with transaction.atomic():
         cluster = cluster_set_status(cluster=cluster, status=ClusterStatus.FIXED, actor=actor, message=message)
-        cluster = cluster_lock(cluster)
+        cluster = cluster_lock(cluster=cluster)
         cluster.fix_deployed_at = deployed_at
         cluster.save(update_fields=["fix_deployed_at", "updated_at"])
         ClusterEvent.objects.create(
