@@ -20,7 +20,7 @@ from tickets.clustering.assignment import tickets_assign_all_pending
 from tickets.clusters.alerts import cluster_thresholds_sweep, clusters_spike_detect
 from tickets.models import BugCluster
 from triage.demo import bugs as demo_bugs
-from triage.demo.bugs import DEMO_FIX_EFFECTS, RECURRING_BUGS
+from triage.demo.catalog import DEMO_FIX_EFFECTS, RECURRING_BUGS
 from triage.demo.seed import demo_reset, demo_seed
 
 END = datetime(2026, 11, 4, 15, 30, tzinfo=UTC)  # a Wednesday afternoon
