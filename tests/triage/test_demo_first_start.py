@@ -19,6 +19,7 @@ from slas.services import timers_sweep
 from tickets.clustering.assignment import tickets_assign_all_pending
 from tickets.clusters.alerts import cluster_thresholds_sweep, clusters_spike_detect
 from tickets.models import BugCluster
+from tickets.outbox import outbox_sweep
 from triage.demo import bugs as demo_bugs
 from triage.demo.catalog import DEMO_FIX_EFFECTS, RECURRING_BUGS
 from triage.demo.seed import demo_reset, demo_seed
@@ -48,11 +49,15 @@ def first_start(django_db_setup, django_db_blocker):
         demo_seed(end=END)  # its clusters are announced after commit: SLA clocks start, fixes are measured
     with django_db_blocker.unblock(), time_machine.travel(START, tick=False):
         mail.outbox = []
+        outbox_sweep()  # what the imported clusters announced (SLA clocks, fixes), if not sent yet
         tickets_assign_all_pending()
+        outbox_sweep()
         cluster_thresholds_sweep()
         clusters_spike_detect()
+        outbox_sweep()
         sla = timers_sweep()
         fix_impacts_daily_task()
+        outbox_sweep()
         yield {"sla": sla, "emails": list(mail.outbox)}
         demo_reset()
         get_user_model().objects.filter(email__endswith="@planwise.example").delete()
