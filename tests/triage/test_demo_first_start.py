@@ -17,6 +17,7 @@ from metrics.tasks import fix_impacts_daily_task
 from slas.models import Alert, AlertKind, SlaTimer
 from slas.services import timers_sweep
 from tickets.clustering.assignment import tickets_assign_all_pending
+from tickets.clustering.services import index_rebuild_all
 from tickets.clusters.alerts import cluster_thresholds_sweep, clusters_spike_detect
 from tickets.models import BugCluster
 from tickets.outbox import outbox_sweep
@@ -50,7 +51,8 @@ def first_start(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock(), time_machine.travel(START, tick=False):
         mail.outbox = []
         outbox_sweep()  # what the imported clusters announced (SLA clocks, fixes), if not sent yet
-        tickets_assign_all_pending()
+        index_rebuild_all()  # as `seed_demo` does: the engine reads the history...
+        tickets_assign_all_pending()  # ...then takes the tickets of the last 48 hours
         outbox_sweep()
         cluster_thresholds_sweep()
         clusters_spike_detect()
