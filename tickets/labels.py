@@ -8,6 +8,8 @@ from datetime import datetime
 
 from django.utils import formats, timezone
 
+from tickets.models.choices import FieldKind
+
 # Words that are not written in lower case: acronyms and brand names.
 WORDS = {
     "sso": "SSO",
@@ -69,8 +71,6 @@ def datetime_label(value) -> str:
 
 def evidence_label(kind: str, value) -> str:
     """One evidence value as a person reads it, by its field's kind."""
-    from tickets.models import FieldKind
-
     if isinstance(value, dict) and {"amount", "currency"} <= value.keys():
         return f"{value['currency']} {value['amount']}"
     if kind == FieldKind.CHOICE:
