@@ -34,6 +34,9 @@ app.conf.beat_schedule = {
     "webhook-deliveries-sweep": every(
         env_int("WEBHOOK_SWEEP_SECONDS", 60, minimum=1), "tickets.webhook_deliveries_sweep"
     ),
+    # Announcements to other apps (SLA clocks, alerts, rollups) that no process sent after its commit.
+    "outbox-sweep": every(15, "tickets.outbox_sweep"),
+    "outbox-purge": every(24 * 3600, "tickets.outbox_purge"),
     "clusters-assign-pending": every(
         env_int("CLUSTERS_SWEEP_SECONDS", 30, minimum=1), "tickets.clusters_assign_pending"
     ),

@@ -1,5 +1,5 @@
 """Tickets reported on days the beat no longer recounts (a help desk's back-dated history) join the
-organisation's daily totals when they are filed, not only at the next `metrics_rebuild`."""
+organisation's daily totals when they are placed in a cluster, not only at the next `metrics_rebuild`."""
 
 from __future__ import annotations
 
@@ -25,16 +25,15 @@ def _ranges(days: Iterable[date]) -> list[tuple[date, date]]:
     return runs
 
 
-def rollup_backdated_tickets(*, ticket_ids: Iterable[int]) -> int:
-    """Recount the organisation's totals of the older days these tickets were reported on; returns rows changed.
+def rollup_backdated_tickets(*, tickets: Iterable[Ticket]) -> int:
+    """Recount the organisation's totals of the older days these newly placed tickets were reported on.
 
-    One grouped count per run of consecutive days; clusters' counts are kept by the assignment signals.
+    Every ticket reaches a cluster once (the engine's or a person's), so this runs once per ticket, from
+    the assignment's announcement. Costs nothing for today's and yesterday's tickets (the beat counts
+    them); one grouped count per run of consecutive older days otherwise. Returns the rows changed.
     """
     recent_from = local_day(timezone.now()) - timedelta(days=RECENT_DAYS - 1)
-    days = {
-        local_day(moment)
-        for moment in Ticket.objects.filter(pk__in=list(ticket_ids)).values_list("reported_at", flat=True)
-    }
+    days = {local_day(t.reported_at) for t in tickets if t.reported_at is not None}
     changed = 0
     for first, last in _ranges(d for d in days if d < recent_from):
         changed += rollup_rebuild(day_from=first, day_to=last, cluster_ids=[], totals=True)

@@ -5,6 +5,7 @@ from rest_framework import serializers
 
 from slas.models import Alert, BusinessCalendar, Holiday, SlaPolicy, SlaTimer
 from slas.models.policies import WEBHOOK_SECRET_REQUIRED
+from slas.selectors import timer_remaining
 from tickets.models import ClusterKind, FeedbackKind, Priority, TicketType
 
 
@@ -86,8 +87,6 @@ class SlaTimerSerializer(serializers.ModelSerializer):
         ]  # fmt: skip
 
     def get_remaining_seconds(self, timer) -> float | None:
-        from slas.selectors import timer_remaining
-
         return timer_remaining(timer, self.context["working_times"], self.context["now"])
 
 

@@ -1,22 +1,24 @@
 """Many tickets into the clusters a help desk named, at once (bulk ingest).
 
-`ticket_attach_to_cluster` places one ticket and recounts its cluster over all its tickets; for a
-bulk request naming a big cluster that made every item cost a count over the whole cluster. Here
-each cluster gets one UPDATE of its tickets, one recount and one batch of "ticket added" events,
-whatever the number of items.
+`ticket_attach_to_cluster` places one ticket at a time; a bulk request naming a cluster for each of
+1,000 items then paid a write, a counter update and an event per item. Here each cluster gets one
+UPDATE of its tickets, one counter statement (new tickets) or one recount (tickets that moved) and
+one batch of "ticket added" events, and the other apps hear of it through the outbox as for the
+engine's batches.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from functools import partial
 
-from django.db import transaction
 from django.utils import timezone
 
-from tickets import signals
-from tickets.clusters.services import cluster_refresh_counters
+from tickets.clusters.alerts import clusters_threshold_check
+from tickets.clusters.services import cluster_counters_statement, cluster_refresh_counters, count_in
 from tickets.models import AssignmentSource, BugCluster, ClusterEvent, Ticket
+from tickets.outbox import outbox_put
+from tickets.queue import after_commit
+from tickets.sql import execute_statements
 
 PERSON_REASONS = ["added by a person as the same bug"]
 
@@ -26,20 +28,20 @@ def tickets_attach_to_clusters(
 ) -> None:
     """Put each (ticket id, cluster) pair's ticket in that cluster; call inside a transaction.
 
-    Counters of the clusters gained and of the clusters the tickets left are recounted once each.
-    Listeners hear `tickets_assigned` for tickets that had no cluster (as from the engine) and
-    `ticket_assigned` with the previous cluster for the few that moved.
+    Tickets that had no cluster are counted in with one statement per cluster (as the engine counts
+    its own) and announced as one `tickets.assigned`; the few that move from another cluster get both
+    clusters recounted and a `ticket.assigned` each, with the cluster they left.
     """
     if not placements:
         return
     now = timezone.now()
+    tickets = Ticket.objects.in_bulk([ticket_id for ticket_id, _ in placements])
+    previous = {pk: ticket.cluster_id for pk, ticket in tickets.items()}
     by_cluster: dict[int, list[int]] = defaultdict(list)
-    clusters = {}
+    clusters: dict[int, BugCluster] = {}
     for ticket_id, cluster in placements:
         by_cluster[cluster.pk].append(ticket_id)
         clusters[cluster.pk] = cluster
-    tickets = Ticket.objects.in_bulk([ticket_id for ticket_id, _ in placements])
-    previous = {pk: t.cluster_id for pk, t in tickets.items()}
     for cluster_id, ticket_ids in sorted(by_cluster.items()):
         Ticket.objects.filter(pk__in=sorted(ticket_ids)).update(
             cluster_id=cluster_id,
@@ -49,42 +51,33 @@ def tickets_attach_to_clusters(
             assignment_reasons=PERSON_REASONS,
             updated_at=now,
         )
-    left = {cluster_id for cluster_id in previous.values() if cluster_id} - set(by_cluster)
-    for cluster in BugCluster.objects.filter(pk__in=sorted(set(by_cluster) | left)):
+    fresh = [(pk, cluster) for pk, cluster in placements if not previous[pk]]
+    moved = [(pk, cluster) for pk, cluster in placements if previous[pk]]
+    counters = defaultdict(list)
+    for pk, cluster in fresh:
+        counters[cluster.pk].append(tickets[pk].reported_at)
+        count_in(cluster, tickets[pk].reported_at)
+    execute_statements(
+        [cluster_counters_statement(cluster_id, reported, now) for cluster_id, reported in sorted(counters.items())]
+    )
+    recount = {cluster.pk for _, cluster in moved} | {previous[pk] for pk, _ in moved}
+    for cluster in BugCluster.objects.filter(pk__in=sorted(recount)):
         cluster_refresh_counters(cluster=cluster)
         if cluster.pk in clusters:
-            clusters[cluster.pk].__dict__.update(
-                ticket_count=cluster.ticket_count,
-                first_reported_at=cluster.first_reported_at,
-                last_reported_at=cluster.last_reported_at,
-            )
+            for name in ("ticket_count", "first_reported_at", "last_reported_at"):
+                setattr(clusters[cluster.pk], name, getattr(cluster, name))
     ClusterEvent.objects.bulk_create(
         ClusterEvent(
-            cluster_id=cluster_id,
-            ticket_id=ticket_id,
+            cluster_id=cluster.pk,
+            ticket_id=pk,
             kind=ClusterEvent.Kind.TICKET_ADDED,
-            message=f"Ticket {tickets[ticket_id].external_id} added",
-            data={"source": source, "previous_cluster_id": previous[ticket_id]},
+            message=f"Ticket {tickets[pk].external_id} added",
+            data={"source": source, "previous_cluster_id": previous[pk]},
         )
-        for cluster_id, ticket_ids in by_cluster.items()
-        for ticket_id in ticket_ids
+        for pk, cluster in placements
     )
-    fresh, moved = [], []
-    for ticket_id, cluster in placements:
-        ticket = tickets[ticket_id]
-        ticket.cluster, ticket.cluster_assigned_at, ticket.assignment_source = cluster, now, source
-        (moved if previous[ticket_id] else fresh).append((ticket, cluster, previous[ticket_id]))
     if fresh:
-        pairs = [(ticket, cluster) for ticket, cluster, _ in fresh]
-        transaction.on_commit(partial(signals.tickets_assigned.send, sender=Ticket, assignments=pairs), robust=True)
-    for ticket, cluster, previous_id in moved:
-        transaction.on_commit(
-            partial(
-                signals.ticket_assigned.send,
-                sender=Ticket,
-                ticket=ticket,
-                cluster=cluster,
-                previous_cluster_id=previous_id,
-            ),
-            robust=True,
-        )
+        outbox_put(topic="tickets.assigned", pairs=[[pk, cluster.pk] for pk, cluster in fresh])
+    for pk, cluster in moved:
+        outbox_put(topic="ticket.assigned", ticket_id=pk, cluster_id=cluster.pk, previous_cluster_id=previous[pk])
+    after_commit(clusters_threshold_check, clusters=list(clusters.values()))
