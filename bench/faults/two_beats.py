@@ -57,8 +57,10 @@ def main() -> None:
         for i in range(args.each):
             for b in range(args.bugs):
                 ticket = new_bug_ticket(source, b, i, codes=args.bugs)
-                ticket["evidence"]["error_code"] = str(9100 + b)
-                ticket["subject"] = f"Checkout fails with error {9100 + b}"
+                code = 9100 + b
+                ticket["evidence"]["error_code"] = str(code)
+                ticket["subject"] = f"Checkout fails with error {code}"
+                ticket["description"] = f"The payment page shows error code {code} after the card step."
                 sent[ticket["external_id"]] = ticket
                 if stack.request("POST", "/api/v1/tickets/", ticket, key)[0] in (200, 201):
                     accepted.add(ticket["external_id"])
@@ -74,6 +76,7 @@ def main() -> None:
         )
         ok = (
             figures["lost"] == 0
+            and figures["split_bugs"] == 0
             and sla["duplicate_alerts"] == 0
             and sla["deliveries_missing"] == 0
             and sla["deliveries_repeated_sends"] == 0
