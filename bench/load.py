@@ -203,7 +203,8 @@ def main() -> None:
             figures[f"{label}_p50_ms"] = percentile(timings, 0.5)
             figures[f"{label}_p99_ms"] = percentile(timings, 0.99)
         if memory:
-            first = [m for m in memory if m["t"] <= 90] or memory[:1]
+            # After a minute of warm-up (imports, caches, the first tasks), to the last minute.
+            first = [m for m in memory if 60 <= m["t"] <= 150] or memory[:1]
             last = [m for m in memory if m["t"] >= memory[-1]["t"] - 60]
             for proc in ("web", "worker"):
                 before = statistics.mean(m[proc] for m in first)

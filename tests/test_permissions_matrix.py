@@ -66,6 +66,8 @@ MATRIX: list[tuple[str, str, str, frozenset]] = [
     ("api-schema", "get", "", EVERYONE),
     ("api-docs", "get", "", EVERYONE),
     ("api-redoc", "get", "", EVERYONE),
+    ("api-redoc-bundle", "get", "", EVERYONE),
+    ("favicon", "get", "", EVERYONE),
     # API: tickets and customers
     ("tickettype-list", "get", "", READERS),
     ("tickettype-detail", "get", "type_key", READERS),
