@@ -83,6 +83,11 @@ class FixImpact(models.Model):
     series = models.JSONField(default=dict, blank=True, help_text="Daily counts, expected level and band.")
     computed_through = models.DateField(null=True, blank=True, help_text="Last complete day measured.")
     computed_at = models.DateTimeField(null=True, blank=True)
+    regression_flagged_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the verdict first turned regressed or worse for this deploy (the cluster was flagged once).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

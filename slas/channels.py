@@ -64,6 +64,9 @@ def _post_json(url: str, body: bytes, headers: dict[str, str]) -> None:
             raise OSError(f"{url} answered HTTP {response.status}")
 
 
+post_json = _post_json  # the one HTTP poster of alert channels, for alerts other apps send the same way
+
+
 def webhook_secret(alert: Alert) -> str:
     return (alert.policy.webhook_secret if alert.policy else "") or settings.SLA_WEBHOOK_SECRET
 

@@ -65,6 +65,7 @@ def _seed_data_after_flush(request):
 
     if not apps.get_model("tickets", "TicketType").objects.exists():
         importlib.import_module("tickets.migrations.0002_seed_ticket_types_and_roles").seed(apps, None)
+        importlib.import_module("tickets.migrations.0007_seed_feedback_evidence_and_queues").seed(apps, None)
 
 
 def _user_in(role: str, **kwargs):

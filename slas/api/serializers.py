@@ -59,9 +59,19 @@ class SlaPolicySerializer(serializers.ModelSerializer):
             name: attrs.get(name, getattr(self.instance, name, None))
             for name in ("ack_minutes", "update_minutes", "resolution_minutes")
         }
-        if not any(merged.values()):
+        conditions = [
+            attrs.get(name, getattr(self.instance, name, None))
+            for name in ("priorities", "cluster_kinds", "feedback_kinds", "ticket_types")
+            + ("min_segment", "min_plan_tier")
+        ]
+        mrr = attrs.get("min_mrr_at_stake", getattr(self.instance, "min_mrr_at_stake", None))
+        has_conditions = any(bool(c) and (not hasattr(c, "exists") or c.exists()) for c in conditions)
+        if not any(merged.values()) and not (has_conditions or mrr is not None):
             raise serializers.ValidationError(
-                {"ack_minutes": "Set at least one target (ack_minutes, update_minutes or resolution_minutes)."}
+                {
+                    "ack_minutes": "Set at least one target (ack_minutes, update_minutes or resolution_minutes), "
+                    "or give conditions to exempt what they match from every clock."
+                }
             )
         return attrs
 

@@ -118,8 +118,27 @@ class SlaPolicy(models.Model):
         _validate_list(self.feedback_kinds, FeedbackKind.values, "feedback_kinds")
         if self.warning_percent is not None and self.warning_percent > 99:
             raise ValidationError({"warning_percent": "Use 1-99 (percent of the window), or 0 for no warning."})
-        if not (self.ack_minutes or self.update_minutes or self.resolution_minutes):
-            raise ValidationError({"ack_minutes": "Set at least one target (acknowledgment, update or resolution)."})
+        if not (self.ack_minutes or self.update_minutes or self.resolution_minutes) and not self.has_conditions:
+            # A policy without targets exempts what its conditions match from every clock (praise, say);
+            # without conditions it would silently switch every clock off.
+            raise ValidationError(
+                {
+                    "ack_minutes": "Set at least one target (acknowledgment, update or resolution), or give "
+                    "conditions to exempt what they match from every clock."
+                }
+            )
+
+    @property
+    def has_conditions(self) -> bool:
+        return bool(
+            self.priorities
+            or self.cluster_kinds
+            or self.feedback_kinds
+            or self.min_segment
+            or self.min_plan_tier
+            or self.min_mrr_at_stake is not None
+            or (self.pk and self.ticket_types.exists())
+        )
 
     def target_seconds(self, target: str) -> float | None:
         minutes = {
