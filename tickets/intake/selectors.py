@@ -31,7 +31,7 @@ def ticket_list_for_agent(*, agent) -> QuerySet[Ticket]:
     )
     return (
         Ticket.objects.filter(agent=agent)
-        .select_related("cluster", "cluster__owner", "ticket_type", "customer")
+        .select_related("cluster", "cluster__owner", "ticket_type", "customer", "feedback", "feedback__responded_by")
         .prefetch_related(responses)
         .order_by("-reported_at", "-id")
     )
