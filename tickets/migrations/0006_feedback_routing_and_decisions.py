@@ -13,6 +13,10 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.AlterModelOptions(
+            name='ticket',
+            options={'ordering': ['-reported_at', '-id'], 'permissions': [('file_any_feedback', 'Can file every kind of feedback (others: at-risk signals and praise)')]},
+        ),
         migrations.AlterField(
             model_name='webhookdelivery',
             name='event',
