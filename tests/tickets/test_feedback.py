@@ -126,7 +126,6 @@ def test_praise_gets_no_acknowledgment_clock_and_at_risk_signals_a_fast_one(clie
 
 def test_praise_clusters_get_no_sla_clock():
     from slas.services import clock_sync
-
     from tests.tickets.factories import ClusterFactory
 
     cluster = ClusterFactory(kind="feedback")
