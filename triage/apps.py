@@ -8,6 +8,18 @@ class TriageConfig(AppConfig):
 
     def ready(self) -> None:
         checks.register(embedded_defaults_check)
+        from tickets.roles import EXTRA_ROLE_PERMISSIONS
+
+        # Customer success works its accounts and handoffs; product leads read them.
+        for role, names in ACCOUNT_PERMISSIONS.items():
+            EXTRA_ROLE_PERMISSIONS[role] += [p for p in names if p not in EXTRA_ROLE_PERMISSIONS[role]]
+
+
+_READ_ACCOUNTS = ["triage.view_accounthealth", "triage.view_handoff", "triage.view_handofftrigger"]
+ACCOUNT_PERMISSIONS = {
+    "customer_success": _READ_ACCOUNTS + ["triage.change_handoff"],
+    "product_lead": _READ_ACCOUNTS,
+}
 
 
 def embedded_defaults_check(app_configs=None, **kwargs):
