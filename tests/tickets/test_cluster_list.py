@@ -53,7 +53,7 @@ def test_the_list_renders_with_badges_for_agents_and_leads(
     client.force_login(request.getfixturevalue(role))
     for n in range(60):  # more than a page
         ClusterFactory(title=f"Other bug {n}", ticket_count=1)
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(9):
         response = client.get(reverse("tickets:cluster_list"))
     assert response.status_code == 200
     html = response.content.decode()

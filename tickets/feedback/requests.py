@@ -79,20 +79,32 @@ def feature_request_details(*, clusters: list[BugCluster]) -> dict[int, RequestD
     for key in MIX_KEYS:
         for cluster_id, value, n in (
             tickets.annotate(v=KT(f"evidence__{key}"))
-            .exclude(v=None)
-            .exclude(v="")
+            .filter(v__isnull=False)
             .values("cluster_id", "v")
             .annotate(n=Count("id"))
             .values_list("cluster_id", "v", "n")
         ):
-            details[cluster_id].mixes[key][value] = n
-    for row in tickets.values("cluster_id").annotate(
-        churn=Count("customer_id", distinct=True, filter=Q(evidence__churn_risk="yes")),
-        expansion=Count("customer_id", distinct=True, filter=Q(evidence__expansion_blocker="yes")),
-        blockers=Count("customer_id", distinct=True, filter=Q(evidence__revenue_impact="blocker")),
+            if value:
+                details[cluster_id].mixes[key][value] = n
+    flags = tickets.annotate(
+        churn_v=KT("evidence__churn_risk"),
+        expansion_v=KT("evidence__expansion_blocker"),
+        impact_v=KT("evidence__revenue_impact"),
+    )
+    # Distinct customers per flag, counted here: comparing a JSON key's text in SQL differs between backends.
+    flagged: dict[int, dict[str, set]] = defaultdict(lambda: defaultdict(set))
+    for cluster_id, customer_id, churn, expansion, impact in (
+        flags.exclude(customer_id=None)
+        .values_list("cluster_id", "customer_id", "churn_v", "expansion_v", "impact_v")
+        .distinct()
     ):
-        found = details[row["cluster_id"]]
-        found.churn_risk, found.expansion_blocker, found.blockers = row["churn"], row["expansion"], row["blockers"]
+        flagged[cluster_id]["churn"].update([customer_id] if churn == "yes" else [])
+        flagged[cluster_id]["expansion"].update([customer_id] if expansion == "yes" else [])
+        flagged[cluster_id]["blockers"].update([customer_id] if impact == "blocker" else [])
+    for cluster_id, sets in flagged.items():
+        found = details[cluster_id]
+        found.churn_risk, found.expansion_blocker = len(sets["churn"]), len(sets["expansion"])
+        found.blockers = len(sets["blockers"])
     named: dict[int, Counter] = defaultdict(Counter)
     for cluster_id, competitor in tickets.annotate(c=KT("evidence__competitor_has_it")).values_list("cluster_id", "c"):
         if competitor and competitor.strip():
@@ -103,12 +115,13 @@ def feature_request_details(*, clusters: list[BugCluster]) -> dict[int, RequestD
     newest_first = [F("reported_at").desc(), F("id").desc()]
     for row in (
         tickets.annotate(words=words)
-        .exclude(words=None)
-        .exclude(words="")
+        .filter(words__isnull=False)
         .annotate(rank=Window(RowNumber(), partition_by=[F("cluster_id")], order_by=newest_first))
         .filter(rank__lte=QUOTES_PER_REQUEST)
         .values("cluster_id", "words", "reported_at", "customer__name", "customer__segment")
     ):
+        if not str(row["words"]).strip():
+            continue
         details[row["cluster_id"]].quotes.append(
             {
                 "words": row["words"],

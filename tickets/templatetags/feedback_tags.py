@@ -39,3 +39,23 @@ def label(value) -> str:
 def feedback_of(ticket):
     """The ticket's handling in its queue, or None when nobody acted on it (no query when select_related)."""
     return getattr(ticket, "feedback", None) if hasattr(ticket, "feedback") else None
+
+
+@register.inclusion_tag("tickets/_revenue_panel.html")
+def revenue_at_stake_panel(cluster) -> dict:
+    """The customers a cluster affects and their MRR (each customer counted once), biggest accounts first."""
+    from tickets.feedback.selectors import cluster_revenue_at_stake
+
+    return {"cluster": cluster, "revenue": cluster_revenue_at_stake(cluster=cluster)}
+
+
+@register.simple_tag
+def revenue_prefetch(clusters) -> str:
+    """Set `customers_affected` and `mrr_at_stake` on every cluster of a list, in one query."""
+    from tickets.feedback.selectors import clusters_revenue_at_stake
+
+    clusters = list(clusters)
+    found = clusters_revenue_at_stake(cluster_ids=[c.pk for c in clusters])
+    for cluster in clusters:
+        cluster.customers_affected, cluster.mrr_at_stake = found.get(cluster.pk, (0, Decimal(0)))
+    return ""
