@@ -249,5 +249,5 @@ def test_at_risk_accounts_for_a_week(rule, acme):
     now = timezone.now()
     week = at_risk_accounts_for_week(week_start=now - timedelta(days=3), week_end=now + timedelta(days=1))
     assert [w.customer.name for w in week] == ["Acme Corp"] and week[0].is_open
-    assert week[0].reasons == ["Churn or cancellation language: Churn or cancellation language"]
+    assert week[0].reasons == ["Churn or cancellation language: in 1 ticket"]
     assert at_risk_accounts_for_week(week_start=now - timedelta(days=14), week_end=now - timedelta(days=7)) == []

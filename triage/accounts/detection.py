@@ -175,7 +175,23 @@ def _signals_of(rows: list[Row], rule: AtRiskRule, previous_csat: list[int]) -> 
         if rating is not None:
             ratings.append((row, rating))
     _csat_trend(ratings, previous_csat, rule, signal)
+    for found in signals.values():
+        found.summary = _summary(found)
     return signals
+
+
+def _summary(found: Signal) -> str:
+    """The signal in a line: how many tickets show it (competitors: which ones were named)."""
+    count = len(found.ticket_ids)
+    tickets = f"{count} ticket{'s' if count != 1 else ''}"
+    if found.trigger == TriggerKey.COMPETITOR_MENTIONED:
+        names = sorted({name.strip() for e in found.evidence for name in e["note"].split(",") if name.strip()})
+        return f"{', '.join(names)} named in {tickets}"
+    if found.trigger in (TriggerKey.REPEATED_ESCALATIONS, TriggerKey.NEGATIVE_CSAT):
+        return found.summary
+    if found.trigger == TriggerKey.INCIDENT_IMPACT:
+        return f"{tickets} in an open P1 or major incident"
+    return f"in {tickets}"
 
 
 def _csat_trend(ratings, previous: list[int], rule: AtRiskRule, signal) -> None:

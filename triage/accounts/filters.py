@@ -31,12 +31,24 @@ class AtRiskFilterSet(django_filters.FilterSet):
     """At-risk accounts (AccountHealth rows)."""
 
     segment = django_filters.ChoiceFilter(
-        field_name="customer__segment", choices=Segment.choices, empty_label="Any", help_text="The account's segment."
+        field_name="customer__segment",
+        choices=Segment.choices,
+        empty_label="Any",
+        label="Segment",
+        help_text="The account's segment.",
     )
-    csm = django_filters.CharFilter(field_name="customer__csm_owner__username", help_text="CSM username.")
-    min_score = django_filters.NumberFilter(field_name="score", lookup_expr="gte", help_text="Risk score at least.")
+    csm = django_filters.CharFilter(
+        field_name="customer__csm_owner__username", label="CSM (username)", help_text="CSM username."
+    )
+    min_score = django_filters.NumberFilter(
+        field_name="score", lookup_expr="gte", label="Score at least", help_text="Risk score at least."
+    )
     trigger = django_filters.ChoiceFilter(
-        method="with_trigger", choices=TriggerKey.choices, help_text="Accounts showing this trigger."
+        method="with_trigger",
+        choices=TriggerKey.choices,
+        empty_label="Any",
+        label="Showing",
+        help_text="Accounts showing this trigger.",
     )
 
     class Meta:

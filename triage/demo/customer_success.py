@@ -127,7 +127,7 @@ def _tell(stories, customers, users, end: datetime, types) -> list[Ticket]:
             rows.append(
                 Ticket(
                     source="zendesk",
-                    external_id=f"ZD-CS-{customer.pk}-{step}",
+                    external_id=f"ZD-CS-{customer.external_id}-{step}",
                     subject=_fill(subject, customer, competitor),
                     description=_fill(description, customer, competitor),
                     feedback_kind=kind,
