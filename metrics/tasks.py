@@ -1,14 +1,28 @@
-"""Celery tasks of the metrics app: thin wrappers around the services."""
+"""Celery tasks of the metrics app: thin entry points around the services.
+
+Services and receivers enqueue these by name (`tickets.queue.task_enqueue`), as beat does.
+"""
+
+from datetime import timedelta
 
 from celery import shared_task
+from django.db.models import Max, Min
+from django.utils import timezone
+
+from metrics.services import (
+    fix_impact_recompute,
+    fix_impacts_discover,
+    fix_impacts_recompute_due,
+    fix_impacts_reopen_backfilled,
+    metrics_catch_up,
+)
+from metrics.services.rollup import local_day, rollup_ensure, rollup_rebuild
+from tickets.models import BugCluster
 
 
 @shared_task(name="metrics.fix_impact_recompute")
 def fix_impact_recompute_task(cluster_id: int) -> str | None:
     """Measure one cluster's fix now (after it was marked fixed); returns the verdict."""
-    from metrics.services import fix_impact_recompute
-    from tickets.models import BugCluster
-
     cluster = BugCluster.objects.filter(pk=cluster_id).first()
     if cluster is None:
         return None
@@ -23,13 +37,6 @@ def fix_impacts_daily_task() -> int:
 
     Runs hourly from beat; each fix is measured at most once a day until its 30 days are complete.
     """
-    from metrics.services import (
-        fix_impacts_discover,
-        fix_impacts_recompute_due,
-        fix_impacts_reopen_backfilled,
-        metrics_catch_up,
-    )
-
     measured = metrics_catch_up()
     fix_impacts_discover()
     fix_impacts_reopen_backfilled()
@@ -43,12 +50,6 @@ def rollup_recent_days_task(days: int = 2) -> bool:
     Runs every few minutes from beat; cheap when nothing changed (one COUNT on each side). Returns
     whether a rebuild was needed.
     """
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    from metrics.services.rollup import local_day, rollup_ensure
-
     today = local_day(timezone.now())
     return rollup_ensure(day_from=today - timedelta(days=days), day_to=today)
 
@@ -57,11 +58,6 @@ def rollup_recent_days_task(days: int = 2) -> bool:
 def rollup_clusters_task(cluster_ids: list[int]) -> int:
     """Recount the daily volumes of `cluster_ids` over the days their tickets span (after people moved
     tickets between them); returns the rows changed. Safe to run twice."""
-    from django.db.models import Max, Min
-
-    from metrics.services.rollup import local_day, rollup_rebuild
-    from tickets.models import BugCluster
-
     span = BugCluster.objects.filter(pk__in=cluster_ids).aggregate(
         first=Min("first_reported_at"), last=Max("last_reported_at")
     )

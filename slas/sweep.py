@@ -17,6 +17,7 @@ from django.db import transaction
 from slas import bulk, channels
 from slas.business_time import ALWAYS, humanize_seconds
 from slas.models import STAGE_KIND, AlertKind, SlaPolicy, SlaTimer, Stage, Target, TimerState
+from tickets.queue import after_commit, task_enqueue
 
 STAGE_LEVEL = {Stage.ESCALATION_1: 1, Stage.ESCALATION_2: 2, Stage.ESCALATION_3: 3}
 TARGET_WORDS = {
@@ -181,8 +182,5 @@ def claim_batch(*, now, batch_size, times, policies, leads) -> tuple[int, list[i
         if timers:
             bulk.timers_move_on(timers)
         if ids:
-            from slas.services import _enqueue
-            from slas.tasks import alerts_dispatch_task
-
-            transaction.on_commit(lambda: _enqueue(alerts_dispatch_task, ids))
+            after_commit(task_enqueue, "slas.alerts_dispatch", ids)
     return len(timers), ids

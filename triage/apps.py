@@ -6,13 +6,13 @@ class TriageConfig(AppConfig):
     name = "triage"
     verbose_name = "Triage"
 
+    # Customer success works its accounts and handoffs; product leads read them.
+    @property
+    def role_permissions(self) -> dict[str, list[str]]:
+        return ACCOUNT_PERMISSIONS
+
     def ready(self) -> None:
         checks.register(embedded_defaults_check)
-        from tickets.roles import EXTRA_ROLE_PERMISSIONS
-
-        # Customer success works its accounts and handoffs; product leads read them.
-        for role, names in ACCOUNT_PERMISSIONS.items():
-            EXTRA_ROLE_PERMISSIONS[role] += [p for p in names if p not in EXTRA_ROLE_PERMISSIONS[role]]
 
 
 _READ_ACCOUNTS = ["triage.view_accounthealth", "triage.view_handoff", "triage.view_handofftrigger"]

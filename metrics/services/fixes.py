@@ -278,7 +278,7 @@ def _refusal(row: FixImpact | None, threshold: float) -> str | None:
 def fix_verification_guard(*, cluster: BugCluster, actor=None, context: dict) -> None:
     """Decide every move of a cluster into VERIFIED, whatever the route (this page, the API, the cluster page).
 
-    Registered with `tickets.services.cluster_status_guard_register` by MetricsConfig.ready(). Runs
+    Called by `metrics.receivers.on_status_changing` (the `cluster_status_changing` signal). Runs
     inside cluster_set_status's transaction with the cluster row locked; `context["support_confirmation"]`
     must be true. Raises ValidationError({"status": reason}) saying why and by how much.
     """

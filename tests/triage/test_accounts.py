@@ -13,7 +13,8 @@ from django.utils import timezone
 
 from tests.api.conftest import make_key
 from tests.tickets.factories import ClusterFactory, CustomerFactory, TicketFactory
-from tickets.integrations.signing import verify
+from tickets.integrations.http import PostResult
+from tickets.integrations.signing import signed_headers, verify
 from tickets.models import ApiKey, TicketType
 from triage.accounts import delivery
 from triage.accounts.models import AtRiskRule, Handoff, HandoffStatus
@@ -118,18 +119,21 @@ def test_an_alert_is_delivered_once_through_email_chat_and_signed_webhook(rule, 
     rule.chat_webhook_url, rule.webhook_url = "https://chat.example/hook", "https://crm.example/hook"
     rule.save()
     posted = []
-    monkeypatch.setattr(delivery, "post_json", lambda url, body, headers: posted.append((url, body, headers)))
+
+    def receive(url, body, *, timeout, **signing):
+        posted.append((url, body, signed_headers(body=body, **signing) if signing else {}))
+        return PostResult(status_code=200, error="", excerpt="", duration_ms=1)
+
+    monkeypatch.setattr(delivery, "http_post", receive)
     signal_ticket(acme, "We will cancel our contract.")
     accounts_assess()
     handoff = Handoff.objects.get()
     assert delivery.handoff_deliver(handoff_id=handoff.pk) == "sent"
     assert delivery.handoff_deliver(handoff_id=handoff.pk) == "skipped"  # a second worker, a redelivered task
-    assert len(mail.outbox) == 1 and [url for url, _, _ in posted] == [
-        "https://chat.example/hook",
-        "https://crm.example/hook",
-    ]
+    assert len(mail.outbox) == 1
+    assert [url for url, _, _ in posted] == ["https://chat.example/hook", "https://crm.example/hook"]
     _, body, headers = posted[1]
-    assert headers["X-Triage-Event"] == "account.at_risk"
+    assert headers["X-Triage-Event"] == "account.at_risk" and headers["X-Triage-Delivery"] == f"handoff-{handoff.pk}"
     assert verify("hook-secret", headers["X-Triage-Timestamp"], headers["X-Triage-Signature"], body)
     assert json.loads(body)["account"]["name"] == "Acme Corp"
 
@@ -139,12 +143,13 @@ def test_a_failed_channel_is_retried_and_resent_alone(rule, acme, monkeypatch):
     rule.save()
     calls = []
 
-    def flaky(url, body, headers):
+    def flaky(url, body, *, timeout, **signing):
         calls.append(url)
         if len(calls) == 1:
-            raise OSError("connection refused")
+            return PostResult(status_code=None, error="ConnectionRefusedError", excerpt="", duration_ms=1)
+        return PostResult(status_code=200, error="", excerpt="", duration_ms=1)
 
-    monkeypatch.setattr(delivery, "post_json", flaky)
+    monkeypatch.setattr(delivery, "http_post", flaky)
     signal_ticket(acme, "We will cancel our contract.")
     accounts_assess()
     handoff = Handoff.objects.get()

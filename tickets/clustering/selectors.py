@@ -50,7 +50,6 @@ def rank(
     return matches
 
 
-
 @dataclass(frozen=True)
 class ClusterSuggestion:
     """One known cluster offered as "same bug" (or as a possible duplicate), with why it matched."""

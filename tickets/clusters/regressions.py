@@ -27,7 +27,7 @@ def cluster_flag_regressed(*, cluster: BugCluster, verdict: str, reason: str = "
     with every affected help-desk ticket id (not only the first 500 the cluster payload carries)."""
     deployed = cluster.fix_deployed_at
     with transaction.atomic():
-        cluster = cluster_lock(cluster)
+        cluster = cluster_lock(cluster=cluster)
         if REGRESSED_LABEL not in cluster.labels:
             BugCluster.objects.filter(pk=cluster.pk).update(
                 labels=[*cluster.labels, REGRESSED_LABEL], updated_at=timezone.now()

@@ -133,11 +133,11 @@ def feature_request_decide(
             cluster=cluster, decision=decision, quarter=quarter, reason=reason, decided_by=actor, decided_at=now
         )
         target = DECISION_STATUS[decision]
-        cluster = cluster_lock(cluster)
+        cluster = cluster_lock(cluster=cluster)
         if cluster.status != target:
             cluster = cluster_set_status(cluster=cluster, status=target, actor=actor, message=f"Decision: {row.text}")
-        cluster = cluster_lock(cluster)
-        cluster.save(update_fields=["updated_at", *cluster_product_touched(cluster, now, actor)])
+        cluster = cluster_lock(cluster=cluster)
+        cluster.save(update_fields=["updated_at", *cluster_product_touched(cluster=cluster, now=now, actor=actor)])
         ClusterEvent.objects.create(
             cluster=cluster,
             actor=actor,

@@ -37,6 +37,7 @@ from tickets.models.integrations import (
     WebhookEvent,
     WebhookSubscription,
 )
+from tickets.models.outbox import OutboxMessage
 from tickets.models.tickets import Attachment, Ticket
 from tickets.models.types import EvidenceField, TicketType
 
@@ -47,6 +48,7 @@ __all__ = [
     "FeedbackOutcome",
     "FeedbackQueue",
     "FeedbackStatus",
+    "OutboxMessage",
     "cluster_kind_for",
     "ASSIGNABLE_CLUSTER_STATUSES",
     "ClusterCorrection",

@@ -1,5 +1,5 @@
 """Sending a handoff's alert to the CSM through the alert channels SLA alerts use: email, a Slack-compatible
-chat webhook and a signed webhook (the same headers and signature; event `account.at_risk` or
+chat webhook and a signed webhook (the one HTTP poster and signer; event `account.at_risk` or
 `account.expansion`).
 
 Like SLA alerts: the handoff row is the outbox (written once per window), a worker claims it with a lease
@@ -9,9 +9,7 @@ what failed, and the beat task re-enqueues handoffs left unsent past their lease
 
 from __future__ import annotations
 
-import json
 import logging
-import time
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -19,8 +17,11 @@ from django.core.mail import send_mail
 from django.db.models import F, Q
 from django.utils import timezone
 
-from slas.channels import post_json, sign
+from tickets.integrations.http import json_body
+from tickets.integrations.http import post_json as http_post
+from tickets.queue import task_enqueue
 from triage.accounts.models import AtRiskRule, Handoff
+from triage.accounts.selectors import rule_current
 
 logger = logging.getLogger(__name__)
 
@@ -33,23 +34,23 @@ def send_email(handoff: Handoff, rule: AtRiskRule) -> None:
     send_mail(f"[Triage] {handoff.message}", handoff.body, settings.DEFAULT_FROM_EMAIL, handoff.recipients)
 
 
+def _post(url: str, body: bytes, **signing) -> None:
+    """POST through the one HTTP poster; raise on failure so the delivery retries just this channel."""
+    result = http_post(url, body, timeout=settings.SLA_HTTP_TIMEOUT_SECONDS, **signing)
+    if not result.ok:
+        raise OSError(f"{url} answered {result.error or result.status_code}")
+
+
 def send_chat(handoff: Handoff, rule: AtRiskRule) -> None:
     url = handoff.payload.get("url")
     text = f"*{handoff.message}*\n{handoff.handoff_type} · urgency {handoff.urgency}\n<{url}|Open>"
-    post_json(rule.chat_webhook_url, json.dumps({"text": text}).encode(), {})
+    _post(rule.chat_webhook_url, json_body({"text": text}))
 
 
 def send_webhook(handoff: Handoff, rule: AtRiskRule) -> None:
-    body = json.dumps({"id": handoff.pk, "event": _event(handoff), **handoff.payload}, sort_keys=True).encode()
-    timestamp = str(int(time.time()))
+    body = json_body({"id": handoff.pk, "event": _event(handoff), **handoff.payload})
     secret = rule.webhook_secret or settings.SLA_WEBHOOK_SECRET
-    headers = {
-        "X-Triage-Event": _event(handoff),
-        "X-Triage-Delivery": f"handoff-{handoff.pk}",
-        "X-Triage-Timestamp": timestamp,
-        "X-Triage-Signature": sign(secret, timestamp, body),
-    }
-    post_json(rule.webhook_url, body, headers)
+    _post(rule.webhook_url, body, secret=secret, event=_event(handoff), delivery_id=f"handoff-{handoff.pk}")
 
 
 SENDERS = {"email": send_email, "chat": send_chat, "webhook": send_webhook}
@@ -68,8 +69,6 @@ def channels_for(handoff: Handoff, rule: AtRiskRule) -> list[str]:
 
 def handoff_deliver(*, handoff_id: int) -> str:
     """Send one handoff's alert; returns 'sent', 'skipped', 'retry' or 'failed' (see the module docstring)."""
-    from triage.accounts.services import rule_current
-
     now = timezone.now()
     lease = now + timedelta(seconds=settings.SLA_DELIVERY_LEASE_SECONDS)
     claimed = (
@@ -107,13 +106,8 @@ def handoff_deliver(*, handoff_id: int) -> str:
 
 def handoffs_enqueue(*, ids: list[int]) -> None:
     """Hand alerts to Celery; when the broker is down they wait for the beat task's requeue."""
-    from triage.tasks import handoff_deliver_task
-
     for handoff_id in ids:
-        try:
-            handoff_deliver_task.delay(handoff_id)
-        except Exception:  # noqa: BLE001
-            logger.warning("Could not enqueue handoff %s; the next assessment re-enqueues it", handoff_id)
+        task_enqueue("triage.handoff_deliver", handoff_id)
 
 
 def handoffs_requeue_stale(*, now: datetime | None = None, limit: int = 500) -> int:

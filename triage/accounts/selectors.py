@@ -24,6 +24,11 @@ from triage.accounts.models import (
 RECENT_DAYS = 30
 
 
+def rule_current() -> AtRiskRule:
+    """The organisation's rule: the seeded row, or the defaults (unsaved) when an admin deleted it."""
+    return AtRiskRule.objects.order_by("pk").first() or AtRiskRule()
+
+
 def _open_clusters_of_customer() -> QuerySet[BugCluster]:
     return BugCluster.objects.filter(
         status__in=OPEN_CLUSTER_STATUSES,

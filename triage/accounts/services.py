@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from tickets.models import Customer, Role, Ticket
+from tickets.queue import after_commit
 from triage.accounts.alert import RECENT_TICKETS, WORDS, alert_text
 from triage.accounts.detection import Assessment, accounts_detect
 from triage.accounts.models import (
@@ -25,6 +26,7 @@ from triage.accounts.models import (
     HandoffStatus,
     HandoffTrigger,
 )
+from triage.accounts.selectors import rule_current
 
 logger = logging.getLogger(__name__)
 WINDOW_EPOCH = date(2000, 1, 3)  # a Monday: windows of 7, 14, 28 days start on Mondays
@@ -34,12 +36,6 @@ NOTE_MAX = 5000
 def window_start_for(day: date, window_days: int) -> date:
     """The first day of the fixed window of `window_days` that holds `day` (windows tile time from an epoch)."""
     return WINDOW_EPOCH + timedelta(days=((day - WINDOW_EPOCH).days // window_days) * window_days)
-
-
-def rule_current() -> AtRiskRule:
-    """The organisation's rule (the seeded one, or a default one when it was deleted)."""
-    rule = AtRiskRule.objects.order_by("pk").first()
-    return rule or AtRiskRule.objects.create()
 
 
 def accounts_assess(*, now: datetime | None = None, customer_ids: list[int] | None = None) -> dict[str, int]:
@@ -155,7 +151,7 @@ def handoff_raise(
             Handoff.objects.filter(pk=handoff.pk).update(message=message, body=body, payload=payload)
             from triage.accounts.delivery import handoffs_enqueue
 
-            transaction.on_commit(lambda: handoffs_enqueue(ids=[handoff.pk]))
+            after_commit(handoffs_enqueue, ids=[handoff.pk])
     except IntegrityError:
         return None  # this window's handoff exists (another run got there first)
     return handoff

@@ -65,20 +65,3 @@ class RecurringBug:
     load_range: tuple[float, float] = (8.0, 30.0)
     segments: tuple[str, ...] = ()
     context: tuple[str, ...] = field(default=())
-
-
-def _catalog() -> list[RecurringBug]:
-    from triage.demo.bugs_access import ACCESS_BUGS
-    from triage.demo.bugs_product import PRODUCT_BUGS
-
-    bugs = ACCESS_BUGS + PRODUCT_BUGS
-    keys = [b.key for b in bugs]
-    assert len(keys) == len(set(keys)), "demo bug keys must be unique"
-    return bugs
-
-
-RECURRING_BUGS: list[RecurringBug] = _catalog()
-
-# bug key -> the TRUE effect of its fix on ticket volume. Tests and the fix-impact
-# metrics use this to check that what they measure is what really happened.
-DEMO_FIX_EFFECTS: dict[str, str] = {b.key: b.fix_effect for b in RECURRING_BUGS if b.fix_effect}

@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('tickets', '0007_seed_feedback_evidence_and_queues'),
+        ('tickets', '0008_seed_feedback_evidence_and_queues'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -200,6 +200,6 @@ def unseed(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("tickets", "0006_feedback_routing_and_decisions")]
+    dependencies = [("tickets", "0007_feedback_routing_and_decisions")]
 
     operations = [migrations.RunPython(seed, unseed)]
