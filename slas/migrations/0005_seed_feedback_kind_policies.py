@@ -48,6 +48,7 @@ def seed(apps, schema_editor):
                 "position": position,
                 "feedback_kinds": kinds,
                 "ack_minutes": ack,
+                "no_clocks": ack is None,
                 "calendar": calendar,
                 "description": description,
             },
@@ -59,6 +60,6 @@ def unseed(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("slas", "0004_alert_kind_regression")]
+    dependencies = [("slas", "0004_alert_kind_regression_and_no_clocks")]
 
     operations = [migrations.RunPython(seed, unseed)]

@@ -259,7 +259,7 @@ def test_a_policy_change_applies_to_open_clusters_from_the_change_on(django_capt
     # 3 h used of a 1 h window: breach, level 1 (+1 h) and level 2 (+2 h) are due now; level 3 (+4 h) is not.
     assert sweep_at(MONDAY_10 + timedelta(hours=3))["alerts"] == 3
     assert timer(cluster).next_stage == Stage.ESCALATION_3
-    assert SlaPolicy.objects.count() == 6
+    assert SlaPolicy.objects.count() == 9  # the 8 seeded (contract and feedback kinds) and this one
 
 
 @pytest.mark.django_db

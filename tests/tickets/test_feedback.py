@@ -160,3 +160,17 @@ def test_customer_success_may_file_at_risk_signals_and_praise(client, csm):
     assert response.status_code == 302
     assert csm.filed_tickets.get().feedback_kind == "at_risk_signal"
     assert Role.CUSTOMER_SUCCESS in csm.groups.values_list("name", flat=True)
+
+
+def test_a_policy_without_clocks_needs_conditions_and_no_targets():
+    from django.core.exceptions import ValidationError
+
+    from slas.models import SlaPolicy
+
+    with pytest.raises(ValidationError, match="sets no targets"):
+        SlaPolicy(name="x", no_clocks=True, ack_minutes=60, feedback_kinds=["praise"]).clean()
+    with pytest.raises(ValidationError, match="would stop every clock"):
+        SlaPolicy(name="x", no_clocks=True).clean()
+    with pytest.raises(ValidationError, match="Set at least one target"):
+        SlaPolicy(name="x", feedback_kinds=["praise"]).clean()
+    SlaPolicy(name="x", no_clocks=True, feedback_kinds=["praise"]).clean()

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery, Sum, Value, Window
 from django.utils import timezone
 
 from tickets.models import (
@@ -173,9 +173,15 @@ class RevenueAtStake:
 def cluster_revenue_at_stake(*, cluster: BugCluster, top: int = 5) -> RevenueAtStake:
     """Customers affected by `cluster`, their MRR summed once per customer, and the biggest accounts."""
     customers = Customer.objects.filter(Exists(Ticket.objects.filter(cluster=cluster, customer_id=OuterRef("pk"))))
-    totals = customers.aggregate(n=Count("pk"), mrr=Sum("mrr"))
-    biggest = list(customers.select_related("csm_owner").order_by("-mrr", "name")[:top])
-    return RevenueAtStake(customers=totals["n"] or 0, mrr=totals["mrr"] or Decimal(0), top=biggest)
+    # One query: the totals ride on each of the biggest accounts as window aggregates over all of them.
+    biggest = list(
+        customers.select_related("csm_owner")
+        .annotate(all_customers=Window(Count("pk")), all_mrr=Window(Sum("mrr")))
+        .order_by("-mrr", "name")[:top]
+    )
+    if not biggest:
+        return RevenueAtStake(customers=0, mrr=Decimal(0), top=[])
+    return RevenueAtStake(customers=biggest[0].all_customers, mrr=biggest[0].all_mrr or Decimal(0), top=biggest)
 
 
 def clusters_revenue_at_stake(*, cluster_ids: list[int]) -> dict[int, tuple[int, Decimal]]:

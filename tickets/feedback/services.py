@@ -134,10 +134,10 @@ def feature_request_decide(
         )
         target = DECISION_STATUS[decision]
         cluster = cluster_lock(cluster=cluster)
-        if cluster.status != target:
+        if cluster.status != target:  # a status change is a product update (it acknowledges, too)
             cluster = cluster_set_status(cluster=cluster, status=target, actor=actor, message=f"Decision: {row.text}")
-        cluster = cluster_lock(cluster=cluster)
-        cluster.save(update_fields=["updated_at", *cluster_product_touched(cluster=cluster, now=now, actor=actor)])
+        else:
+            cluster.save(update_fields=["updated_at", *cluster_product_touched(cluster=cluster, now=now, actor=actor)])
         ClusterEvent.objects.create(
             cluster=cluster,
             actor=actor,
