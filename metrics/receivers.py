@@ -17,6 +17,8 @@ from metrics.services import (
     rollup_ticket_moved,
     rollup_tickets_assigned,
 )
+from metrics.services.fixes import last_complete_day
+from metrics.services.rollup import local_day
 from tickets import signals
 from tickets.models import ClusterStatus, Ticket
 from tickets.queue import task_enqueue
@@ -24,11 +26,21 @@ from tickets.queue import task_enqueue
 
 def on_ticket_assigned(sender, ticket, cluster, previous_cluster_id=None, **kwargs) -> None:
     rollup_ticket_moved(ticket=ticket, cluster_id=cluster.pk, previous_cluster_id=previous_cluster_id)
+    _remeasure_if_backfilled([ticket])
 
 
 def on_tickets_assigned(sender, assignments=(), **kwargs) -> None:
     """The engine assigned a batch of new tickets: their counts in one statement."""
     rollup_tickets_assigned(assignments)
+    _remeasure_if_backfilled([ticket for ticket, _ in assignments])
+
+
+def _remeasure_if_backfilled(tickets) -> None:
+    """Tickets reported on a day a measurement may already have read (before yesterday) change the counts of
+    past days: a task measures again the fixes whose windows they touch (the hourly beat task does if not)."""
+    through = last_complete_day()
+    if any(ticket.reported_at and local_day(ticket.reported_at) <= through for ticket in tickets):
+        task_enqueue("metrics.fix_impacts_remeasure_changed")
 
 
 def on_tickets_moved(sender, cluster_ids=(), **kwargs) -> None:

@@ -13,6 +13,7 @@ from metrics.services import (
     fix_impact_recompute,
     fix_impacts_discover,
     fix_impacts_recompute_due,
+    fix_impacts_remeasure_changed,
     fix_impacts_reopen_backfilled,
     metrics_catch_up,
 )
@@ -22,12 +23,21 @@ from tickets.models import BugCluster
 
 @shared_task(name="metrics.fix_impact_recompute")
 def fix_impact_recompute_task(cluster_id: int) -> str | None:
-    """Measure one cluster's fix now (after it was marked fixed); returns the verdict."""
+    """Measure one cluster's fix now (after it was marked fixed), then every other fix whose control series
+    the new fix changed (its cluster leaves their control); returns the verdict."""
     cluster = BugCluster.objects.filter(pk=cluster_id).first()
     if cluster is None:
         return None
     row = fix_impact_recompute(cluster=cluster)
+    fix_impacts_remeasure_changed()
     return row.verdict if row else None
+
+
+@shared_task(name="metrics.fix_impacts_remeasure_changed")
+def fix_impacts_remeasure_task() -> int:
+    """Measure again every fix whose daily counts changed since it was measured (tickets backfilled or moved
+    into its windows, a fix recorded later); returns how many."""
+    return fix_impacts_remeasure_changed()
 
 
 @shared_task(name="metrics.fix_impacts_daily")
@@ -40,7 +50,8 @@ def fix_impacts_daily_task() -> int:
     measured = metrics_catch_up()
     fix_impacts_discover()
     fix_impacts_reopen_backfilled()
-    return measured + fix_impacts_recompute_due()
+    measured += fix_impacts_recompute_due()
+    return measured + fix_impacts_remeasure_changed()
 
 
 @shared_task(name="metrics.rollup_recent_days")
@@ -63,6 +74,9 @@ def rollup_clusters_task(cluster_ids: list[int]) -> int:
     )
     if span["first"] is None:
         return 0
-    return rollup_rebuild(
+    changed = rollup_rebuild(
         day_from=local_day(span["first"]), day_to=local_day(span["last"]), cluster_ids=cluster_ids, totals=False
     )
+    if changed:
+        fix_impacts_remeasure_changed()  # moved tickets change fixed clusters' counts and the control series
+    return changed

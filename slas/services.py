@@ -54,7 +54,9 @@ def _sync_timer(timer, *, cluster, policy, times, calendar_of, now) -> None:
         timer.next_stage, timer.breached_at = Stage.WARNING, None
         timer.met_at = timer.met_within = timer.elapsed_seconds = None
     if timer.running_since:
-        old = times.get(calendar_of.get(timer.policy_id), ALWAYS)
+        # A clock started on an existing cluster (sla_sync, an import) counts its past on its policy's calendar.
+        calendar_id = calendar_of.get(timer.policy_id) if timer.pk else (policy.calendar_id if policy else None)
+        old = times.get(calendar_id, ALWAYS)
         end = min(now, done_at) if done_at else now
         timer.consumed_seconds += old.seconds_between(timer.running_since, end)
     timer.running_since = timer.deadline_at = timer.next_fire_at = None

@@ -46,6 +46,11 @@ class RecurringBug:
     fix_days_ago: int | None = None
     fix_effect: str | None = None
     labels: tuple[str, ...] = ()
+    # A surge of reports in the last `surge_days` days: the rate grows to `surge_factor` times its usual
+    # level over `surge_ramp_days` days (0: at once, a spike), for the volume alerts to find.
+    surge_days: int = 0
+    surge_factor: float = 1.0
+    surge_ramp_days: int = 0
     # Evidence hints; empty means "any".
     envs: tuple[str, ...] = ()
     messages: tuple[str, ...] = ()

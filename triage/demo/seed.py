@@ -39,7 +39,7 @@ from tickets.models import (
 )
 from tickets.outbox import outbox_put_many
 from triage.demo import feedback as fb
-from triage.demo.catalog import RECURRING_BUGS
+from triage.demo.catalog import RECURRING_BUGS, STEADY_BUGS
 from triage.demo.clusters import ClusterStory, demo_cluster_assignment, demo_counters_refresh
 from triage.demo.customer_success import demo_customer_success
 from triage.demo.generate import DemoCustomer, TicketMaker
@@ -194,7 +194,8 @@ def demo_streams(calendar: Calendar) -> list[Stream]:
     theme_total = sum(t.weight for t in fb.FEATURE_THEMES)
     for theme in fb.FEATURE_THEMES:
         weight = fb.MIX["feature_request"] * theme.weight / theme_total
-        streams.append(Stream(f"fr:{theme.key}", "feature_request", weight, payload=theme))
+        start = max(0, calendar.day_of(theme.started_days_ago))
+        streams.append(Stream(f"fr:{theme.key}", "feature_request", weight, start, payload=theme))
     for kind in fb.OTHER_FEEDBACK:
         streams.append(Stream(f"other:{kind}", kind, fb.MIX[kind]))
     return streams
@@ -274,7 +275,8 @@ def _write_tickets(*, calendar, rng, seed, tickets, customers, agents, demo_agen
         end=calendar.end,
     )
     streams = demo_streams(calendar)
-    counts = draw_counts(daily_rates(streams, calendar, RECURRING_BUGS), tickets, seed)
+    steady = [row for row, stream in enumerate(streams) if stream.bug and stream.bug.key in STEADY_BUGS]
+    counts = draw_counts(daily_rates(streams, calendar, RECURRING_BUGS), tickets, seed, steady_rows=steady)
     cutoff = calendar.end - timedelta(hours=UNASSIGNED_HOURS)
     stride = max(1, tickets // VALIDATED_TICKETS)
     type_keys = {pk: key for key, pk in maker.type_ids.items()}
