@@ -286,7 +286,9 @@ def test_customer_success_sees_at_risk_accounts_with_reasons_and_requests_with_r
     assert Handoff.objects.filter(kind="at_risk", csm=csm).count() == at_risk.count()
     assert Handoff.objects.filter(kind="expansion").exists()
     requests = list(feature_request_list().order_by("-revenue"))
-    assert requests[0].revenue > requests[-1].revenue > 0 and requests[0].customers > 5
+    assert requests[0].revenue > requests[-1].revenue and requests[0].customers > 5
+    assert all(r.revenue > 0 for r in requests if r.customers)  # each request someone asked for has revenue
+    assert [r.revenue for r in requests] == sorted((r.revenue for r in requests), reverse=True)
     assert requests[0].decision or any(r.decision == "planned" for r in requests)
 
 
