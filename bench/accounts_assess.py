@@ -48,7 +48,9 @@ def page_figures(client, path: str) -> tuple[float, int]:
 
 def main() -> None:
     url = scratch_database("_bench_accounts")
+    # DEBUG: pages render with plain static files (no collectstatic manifest in a scratch run).
     os.environ.update(DATABASE_URL=url, DJANGO_SETTINGS_MODULE="triage.settings", ALLOWED_HOSTS="127.0.0.1,testserver")
+    os.environ["DEBUG"] = "true"
     os.environ.setdefault("SECRET_KEY", "bench-only")
     import django
 

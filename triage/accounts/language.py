@@ -70,6 +70,13 @@ _CHAMPION = [re.compile(p, re.I) for p in CHAMPION_PHRASES]
 _EXPANSION = [re.compile(p, re.I) for p in EXPANSION_PHRASES]
 
 
+# Cheap first looks: a text without any of these stems cannot hold the phrases (most tickets, on the hot path).
+_CHURN_HINT = re.compile(r"cancel|renew|alternativ|switch|leav|churn|terminat|downgrad|mov|migrat|go to|"
+                         r"go over|close|end (?:our|the)|other (?:tools|vendors|options|providers|solutions)", re.I)
+_CHAMPION_HINT = re.compile(r"left|quit|resign|leaving|moved on|departed|no longer", re.I)
+_EXPANSION_HINT = re.compile(r"seat|licen|users|upgrad|roll|expand|add", re.I)  # fmt: skip
+
+
 def _negated(text: str, start: int) -> bool:
     """True when a negation stands within a few words before `start`, in the same clause."""
     before = text[max(0, start - 80) : start]
@@ -93,6 +100,8 @@ def _found(patterns, text: str, *, negatable: bool = True) -> list[str]:
 def churn_language(text: str) -> list[str]:
     """Churn or cancellation phrases in `text` that are not negated, in the order of the patterns."""
     text = text or ""
+    if not _CHURN_HINT.search(text):
+        return []
     return _found(_NEGATIVE_CHURN, text, negatable=False) + _found(_CHURN, text)
 
 
@@ -112,11 +121,13 @@ def executive_complaint(text: str) -> list[str]:
 
 
 def champion_departure(text: str) -> list[str]:
-    return _found(_CHAMPION, text or "")
+    text = text or ""
+    return _found(_CHAMPION, text) if _CHAMPION_HINT.search(text) else []
 
 
 def expansion_interest(text: str) -> list[str]:
-    return _found(_EXPANSION, text or "")
+    text = text or ""
+    return _found(_EXPANSION, text) if _EXPANSION_HINT.search(text) else []
 
 
 def excerpt(text: str, phrase: str, width: int = 90) -> str:
