@@ -14,7 +14,7 @@ PAGES = [
     ("product_lead", "tickets:feature_requests", [], 14),
     ("product_lead", "tickets:feedback_queue", ["ux_feedback"], 17),
     ("product_lead", "tickets:feedback_queues", [], 9),
-    ("csm", "accounts:at_risk", [], 9),
+    ("csm", "accounts:at_risk", [], 10),
     ("csm", "accounts:list", [], 7),
     ("csm", "home", [], 9),
 ]

@@ -14,7 +14,7 @@ from tickets.models import Customer
 from triage.accounts import selectors, services
 from triage.accounts.filters import AccountFilterSet, AtRiskFilterSet
 from triage.accounts.forms import InterventionForm, ResultForm
-from triage.accounts.models import Handoff
+from triage.accounts.models import AccountHealth, Handoff
 
 PER_PAGE = 50
 can_view = permission_required("triage.view_accounthealth", raise_exception=True)
@@ -44,10 +44,15 @@ def at_risk(request: HttpRequest) -> HttpResponse:
     """Accounts over the at-risk rule, each with its reasons and their evidence."""
     filterset = AtRiskFilterSet(request.GET or None, queryset=selectors.at_risk_accounts())
     valid = not filterset.is_bound or filterset.is_valid()
-    rows = (filterset.qs if filterset.is_bound else filterset.queryset) if valid else []
+    rows = (filterset.qs if filterset.is_bound else filterset.queryset) if valid else AccountHealth.objects.none()
+    page = Paginator(rows, PER_PAGE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
     context = {
         "filterset": filterset,
-        "rows": rows,
+        "rows": page.object_list,
+        "page": page,
+        "query": query.urlencode(),
         "warnings": selectors.configuration_warnings(),
         "assessed_at": selectors.last_assessed_at(),
         "can_act": request.user.has_perm("triage.change_handoff"),
