@@ -17,7 +17,7 @@ from django.utils import timezone
 from slas.business_time import ALWAYS, WorkingTime
 from slas.filters import SlaTimerFilter
 from slas.models import Alert, BusinessCalendar, Holiday, SlaPolicy, SlaTimer, Target, TimerState
-from tickets.models import Customer, Role, Ticket
+from tickets.models import Customer, Role, Ticket, cluster_kind_for
 from tickets.models.choices import SEGMENT_RANK, TIER_RANK
 
 
@@ -335,8 +335,6 @@ def feedback_ack_target(*, ticket, policies: list[SlaPolicy], times: dict) -> Fe
     type, its customer's segment, tier and MRR, and its cluster's priority, like a cluster's policy; the
     window runs on the policy's calendar from when the customer reported it. No query when the ticket's
     customer, cluster and feedback row are loaded."""
-    from tickets.models import cluster_kind_for
-
     customer = ticket.customer
     cluster = ticket.cluster
     facts = ClusterFacts(

@@ -7,6 +7,7 @@ from decimal import Decimal
 from django import template
 from django.utils.html import format_html
 
+from tickets.feedback.selectors import cluster_revenue_at_stake, clusters_revenue_at_stake
 from tickets.models import FeedbackStatus
 
 register = template.Library()
@@ -44,16 +45,12 @@ def feedback_of(ticket):
 @register.inclusion_tag("tickets/_revenue_panel.html")
 def revenue_at_stake_panel(cluster) -> dict:
     """The customers a cluster affects and their MRR (each customer counted once), biggest accounts first."""
-    from tickets.feedback.selectors import cluster_revenue_at_stake
-
     return {"cluster": cluster, "revenue": cluster_revenue_at_stake(cluster=cluster)}
 
 
 @register.simple_tag
 def revenue_prefetch(clusters) -> str:
     """Set `customers_affected` and `mrr_at_stake` on every cluster of a list, in one query."""
-    from tickets.feedback.selectors import clusters_revenue_at_stake
-
     clusters = list(clusters)
     found = clusters_revenue_at_stake(cluster_ids=[c.pk for c in clusters])
     for cluster in clusters:

@@ -15,6 +15,7 @@ from django.utils import timezone
 from tickets.models import Customer, Role, Ticket
 from tickets.queue import after_commit
 from triage.accounts.alert import RECENT_TICKETS, WORDS, alert_text
+from triage.accounts.delivery import handoffs_enqueue
 from triage.accounts.detection import Assessment, accounts_detect
 from triage.accounts.models import (
     URGENCY_RANK,
@@ -149,8 +150,6 @@ def handoff_raise(
                 handoff_id=handoff.pk,
             )
             Handoff.objects.filter(pk=handoff.pk).update(message=message, body=body, payload=payload)
-            from triage.accounts.delivery import handoffs_enqueue
-
             after_commit(handoffs_enqueue, ids=[handoff.pk])
     except IntegrityError:
         return None  # this window's handoff exists (another run got there first)
