@@ -16,6 +16,7 @@ urlpatterns = [
     path("", include("tickets.urls")),
     path("slas/", include("slas.urls")),
     path("metrics/", include("metrics.urls")),
+    path("accounts/", include("triage.accounts.urls")),
 ]
 
 if settings.STORAGES["default"]["BACKEND"] == "django.core.files.storage.FileSystemStorage":
