@@ -25,6 +25,8 @@ READERS = PEOPLE | KEYS  # every signed-in role and any API key
 LEAD = frozenset({"product_lead", "admin"})
 ADMIN = frozenset({"admin"})
 FILERS = frozenset({"agent", "product_lead", "admin"})
+ACCOUNT_READERS = frozenset({"product_lead", "csm", "admin"})  # accounts and revenue at stake
+ACCOUNT_KEEPERS = frozenset({"csm", "admin"})  # customer success acts on its accounts
 VERIFIERS = frozenset({"agent", "product_lead", "admin"})  # support confirms a fix; leads and admins too
 
 # (url name, method, url kwargs from the world, who gets through)
@@ -53,6 +55,25 @@ MATRIX: list[tuple[str, str, str, frozenset]] = [
     ("tickets:cluster_split", "post", "cluster", LEAD),
     ("tickets:ticket_move", "post", "ticket", LEAD),
     ("tickets:correction_undo", "post", "missing", LEAD),
+    ("tickets:feedback_queues", "get", "", PEOPLE),
+    ("tickets:feedback_queue", "get", "kind", PEOPLE),
+    ("tickets:feedback_item", "get", "ticket", PEOPLE),
+    # Signed-in people pass the gate; the item must then be in one of their queues (404 otherwise).
+    ("tickets:feedback_acknowledge", "post", "ticket", PEOPLE),
+    ("tickets:feedback_respond", "post", "ticket", PEOPLE),
+    ("tickets:feedback_close", "post", "ticket", PEOPLE),
+    ("tickets:feature_requests", "get", "", PEOPLE),
+    ("tickets:feature_request", "get", "cluster", PEOPLE),
+    ("tickets:feature_request_decide", "post", "cluster", LEAD),
+    ("tickets:feature_request_export", "get", "cluster", PEOPLE),
+    ("accounts:list", "get", "", ACCOUNT_READERS),
+    ("accounts:at_risk", "get", "", ACCOUNT_READERS),
+    ("accounts:assess", "post", "", ACCOUNT_KEEPERS),
+    ("accounts:detail", "get", "account", ACCOUNT_READERS),
+    ("accounts:handoff", "get", "missing", ACCOUNT_READERS),
+    ("accounts:handoff_acknowledge", "post", "missing", ACCOUNT_KEEPERS),
+    ("accounts:handoff_intervene", "post", "missing", ACCOUNT_KEEPERS),
+    ("accounts:handoff_result", "post", "missing", ACCOUNT_KEEPERS),
     ("slas:overview", "get", "", PEOPLE),
     ("slas:compliance", "get", "", PEOPLE),
     ("metrics:fix_list", "get", "", PEOPLE),
@@ -96,6 +117,10 @@ MATRIX: list[tuple[str, str, str, frozenset]] = [
     ("correction-detail", "get", "pk_missing", READERS),
     ("correction-undo", "post", "pk_missing", LEAD | {"write_key"}),
     ("pattern-list", "get", "", READERS),
+    ("feature-request-list", "get", "", READERS),
+    ("feature-request-detail", "get", "pk_cluster", READERS),
+    ("feature-request-decide", "post", "pk_cluster", LEAD | {"write_key"}),
+    ("at-risk-account-list", "get", "", READERS - {"agent"}),
     # API: service levels
     ("sla-policy-list", "get", "", READERS),
     ("sla-policy-list", "post", "", ADMIN),
@@ -146,7 +171,7 @@ def world(db):
     ticket = TicketFactory(cluster=cluster, subject="Card declined", source="zendesk", external_id="ZD-9")
     from tests.tickets.factories import CustomerFactory
 
-    CustomerFactory(external_id="acme")
+    account = CustomerFactory(external_id="acme")
     return {
         "": {},
         "cluster": {"pk": cluster.pk},
@@ -161,6 +186,8 @@ def world(db):
         "by_key": {"source": "zendesk", "external_id": "ZD-9"},
         "customer": {"external_id": "acme"},
         "slug": {"slug": "zendesk"},
+        "kind": {"kind": "feature_request"},
+        "account": {"pk": account.pk},
     }
 
 
