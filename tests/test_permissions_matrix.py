@@ -24,7 +24,7 @@ KEYS = frozenset({"read_key", "write_key"})
 READERS = PEOPLE | KEYS  # every signed-in role and any API key
 LEAD = frozenset({"product_lead", "admin"})
 ADMIN = frozenset({"admin"})
-FILERS = frozenset({"agent", "product_lead", "admin"})
+FILERS = PEOPLE  # every role files reports (customer success files at-risk signals and feedback)
 ACCOUNT_READERS = frozenset({"product_lead", "csm", "admin"})  # accounts and revenue at stake
 ACCOUNT_KEEPERS = frozenset({"csm", "admin"})  # customer success acts on its accounts
 VERIFIERS = frozenset({"agent", "product_lead", "admin"})  # support confirms a fix; leads and admins too
@@ -48,7 +48,7 @@ MATRIX: list[tuple[str, str, str, frozenset]] = [
     ("tickets:cluster_detail", "get", "cluster", PEOPLE),
     ("tickets:cluster_triage", "post", "cluster", LEAD),
     ("tickets:cluster_respond", "post", "cluster", LEAD),
-    ("tickets:cluster_answer", "post", "cluster", FILERS),
+    ("tickets:cluster_answer", "post", "cluster", frozenset({"agent", "product_lead", "admin"})),
     ("tickets:cluster_edit_details", "post", "cluster", LEAD),
     ("tickets:cluster_corrections", "get", "cluster", PEOPLE),
     ("tickets:cluster_merge", "post", "cluster", LEAD),
