@@ -1,14 +1,15 @@
-"""Reads of the metrics app: daily series, fix lists."""
+"""Reads of the metrics app: daily series, fix lists, a week's volumes and verdict changes."""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date
+from datetime import date, datetime
 
-from django.db.models import QuerySet, Sum
+from django.db.models import Q, QuerySet, Sum
+from django.db.models.functions import Coalesce
 
 from metrics.filters import FixImpactFilterSet
-from metrics.models import DailyClusterVolume, DailyTicketVolume, FixImpact
+from metrics.models import DailyClusterVolume, DailyTicketVolume, FixImpact, FixVerdictChange
 
 
 def daily_volumes(
@@ -46,7 +47,63 @@ def fix_impact_filterset(*, filters=None, request=None) -> FixImpactFilterSet:
     return FixImpactFilterSet(filters or {}, queryset=queryset, request=request)
 
 
+def fix_impact_for(*, cluster_id: int) -> FixImpact | None:
+    """The stored measurement of a cluster's fix (as last measured; nothing is measured here)."""
+    return FixImpact.objects.filter(cluster_id=cluster_id).defer("series").first()
+
+
 def fix_impact_list(*, filters=None, request=None) -> QuerySet[FixImpact]:
     """Measured fixes filtered by the shared FilterSet; nothing when a filter value is refused."""
     filterset = fix_impact_filterset(filters=filters, request=request)
     return filterset.qs if filterset.is_valid() else filterset.queryset.none()
+
+
+# --- A week at a glance (the weekly review reads these) -----------------------------------------
+
+
+def clusters_with_volume(
+    clusters: QuerySet, *, day_from: date, day_to: date, compare_from: date, compare_to: date
+) -> QuerySet:
+    """`clusters` with tickets on days `day_from`..`day_to` or `compare_from`..`compare_to`, annotated with
+    `period_tickets` and `compare_tickets` (the two spans' sums from the daily rollup, 0 when none).
+
+    One grouped query over the rollup's day index; order and slice it as needed.
+    """
+    start = min(day_from, compare_from)
+    end = max(day_to, compare_to)
+    in_period = Q(daily_volumes__day__gte=day_from, daily_volumes__day__lte=day_to)
+    in_compare = Q(daily_volumes__day__gte=compare_from, daily_volumes__day__lte=compare_to)
+    return (
+        clusters.filter(daily_volumes__day__gte=start, daily_volumes__day__lte=end)
+        .annotate(
+            period_tickets=Coalesce(Sum("daily_volumes__count", filter=in_period), 0),
+            compare_tickets=Coalesce(Sum("daily_volumes__count", filter=in_compare), 0),
+        )
+    )
+
+
+def cluster_daily_series(*, cluster_ids: list[int], day_from: date, day_to: date) -> dict[int, dict[date, int]]:
+    """Tickets per day of each cluster from the rollup (days with none are absent); one query."""
+    series: dict[int, dict[date, int]] = defaultdict(dict)
+    rows = DailyClusterVolume.objects.filter(cluster_id__in=cluster_ids, day__gte=day_from, day__lte=day_to)
+    for cluster_id, day, count in rows.values_list("cluster_id", "day", "count"):
+        series[cluster_id][day] = count
+    return series
+
+
+def ticket_volume_by_kind(*, day_from: date, day_to: date) -> dict[date, dict[str, int]]:
+    """The organisation's tickets per day and feedback kind from the rollup; one query."""
+    volume: dict[date, dict[str, int]] = defaultdict(dict)
+    rows = DailyTicketVolume.objects.filter(day__gte=day_from, day__lte=day_to)
+    for day, kind, count in rows.values_list("day", "feedback_kind", "count"):
+        volume[day][kind] = count
+    return volume
+
+
+def fix_verdict_changes(*, start: datetime, end: datetime) -> list[FixVerdictChange]:
+    """Verdicts reached or changed in [start, end), oldest first, each with its fix, cluster and owner; one query."""
+    return list(
+        FixVerdictChange.objects.filter(measured_at__gte=start, measured_at__lt=end)
+        .select_related("fix_impact", "fix_impact__cluster", "fix_impact__cluster__owner")
+        .order_by("measured_at", "id")
+    )

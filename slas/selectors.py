@@ -11,12 +11,13 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from slas.business_time import ALWAYS, WorkingTime
 from slas.filters import SlaTimerFilter
-from slas.models import Alert, BusinessCalendar, Holiday, SlaPolicy, SlaTimer, Target, TimerState
+from slas.models import Alert, AlertKind, BusinessCalendar, Holiday, SlaPolicy, SlaTimer, Target, TimerState
 from tickets.models import Customer, Role, Ticket
 from tickets.models.choices import SEGMENT_RANK, TIER_RANK
 
@@ -258,15 +259,22 @@ def _outcome(row: dict, now: datetime) -> str:
     return "pending"
 
 
-def compliance_report(*, weeks: int = 12, now: datetime | None = None) -> dict[str, Any]:
+def compliance_report(
+    *, weeks: int = 12, now: datetime | None = None, through: datetime | None = None
+) -> dict[str, Any]:
     """Per week (by when the window opened): share acknowledged within SLA, median and p90 business
     hours to acknowledge, and share resolved within SLA by priority. Pending windows are left out
-    of the shares (they have not been decided yet)."""
+    of the shares (they have not been decided yet). The last of the `weeks` is the one holding
+    `through` (default: now); outcomes are as of `now`."""
     now = now or timezone.now()
-    since = _week_start(now) - timedelta(weeks=weeks - 1)
+    last = _week_start(through or now)
+    since = last - timedelta(weeks=weeks - 1)
     fields = ("opened_at", "met_at", "met_within", "breached_at", "deadline_at", "elapsed_seconds", "cluster__priority")
     rows = SlaTimer.objects.filter(
-        target__in=(Target.ACKNOWLEDGMENT, Target.RESOLUTION), target_seconds__isnull=False, opened_at__gte=since
+        target__in=(Target.ACKNOWLEDGMENT, Target.RESOLUTION),
+        target_seconds__isnull=False,
+        opened_at__gte=since,
+        opened_at__lt=last + timedelta(weeks=1),
     ).values("target", *fields)
     weeks_data: dict[datetime, dict] = {}
     for i in range(weeks):
@@ -312,3 +320,80 @@ def compliance_report(*, weeks: int = 12, now: datetime | None = None) -> dict[s
             }
         )
     return {"weeks": report, "generated_at": now.isoformat()}
+
+
+# --- A week at a glance (the weekly review reads these) -------------------------------------
+
+SLA_STAGE_KINDS = (AlertKind.WARNING, AlertKind.BREACH, AlertKind.ESCALATION)
+# A stage is claimed by the sweep within a minute of being due; allow for a sweep that ran late.
+LATE_CLAIM = timedelta(days=1)
+
+
+def alert_happened_at(alert: Alert) -> datetime:
+    """When what an alert reports happened: for an SLA stage the clock's deadline as the sweep saw it
+    (a breach found late, after an outage or a policy change, keeps the moment it really breached),
+    otherwise when the alert was raised."""
+    if alert.kind in SLA_STAGE_KINDS:
+        raw = (alert.payload or {}).get("due_at")
+        moment = parse_datetime(raw) if isinstance(raw, str) else None
+        if moment is not None:
+            return moment
+        if alert.due_at is not None:
+            return alert.due_at
+    return alert.created_at
+
+
+def alerts_in_period(*, kinds: tuple[str, ...], start: datetime, end: datetime) -> list[Alert]:
+    """Alerts of `kinds` whose event happened in [start, end) (see `alert_happened_at`), oldest first, each
+    with `happened_at` and its cluster and owner; one query."""
+    rows = (
+        Alert.objects.filter(kind__in=kinds, created_at__gte=start, created_at__lt=end + LATE_CLAIM)
+        .select_related("cluster", "cluster__owner")
+        .order_by("created_at", "id")
+    )
+    found = []
+    for alert in rows:
+        alert.happened_at = alert_happened_at(alert)
+        if start <= alert.happened_at < end:
+            found.append(alert)
+    return sorted(found, key=lambda a: (a.happened_at, a.pk))
+
+
+def sla_states_and_due(
+    clusters, *, due_from: datetime | None, due_to: datetime | None, now: datetime | None = None
+) -> tuple[dict[int, ClusterSla], list[TimerView]]:
+    """SLA state of `clusters` (as `sla_states`) and every running clock, on any cluster, whose deadline
+    falls in [due_from, due_to) (soonest first, with its cluster; none without a range); three queries."""
+    now = now or timezone.now()
+    ids = [c.pk for c in clusters if c is not None]
+    times = working_times()
+    if due_from is None or due_to is None:
+        due_q = Q(pk__in=[])
+    else:
+        due_q = Q(
+            state=TimerState.RUNNING, deadline_at__gte=due_from, deadline_at__lt=due_to, target_seconds__isnull=False
+        )
+    timers = list(
+        SlaTimer.objects.filter(Q(cluster_id__in=ids) | due_q).select_related("policy", "cluster", "cluster__owner")
+    )
+    by_cluster: dict[int, list[SlaTimer]] = defaultdict(list)
+    wanted = set(ids)
+    due: list[TimerView] = []
+    for timer in timers:
+        if timer.cluster_id in wanted:
+            by_cluster[timer.cluster_id].append(timer)
+        if (
+            timer.state == TimerState.RUNNING
+            and timer.target_seconds is not None
+            and timer.deadline_at is not None
+            and due_from is not None
+            and due_from <= timer.deadline_at < due_to
+        ):
+            due.append(TimerView(timer, timer_remaining(timer, times, now)))
+    states = {}
+    for cluster_id in ids:
+        own = sorted(by_cluster.get(cluster_id, []), key=lambda t: TARGET_ORDER.get(t.target, 9))
+        policy = next((t.policy for t in own if t.policy), None)
+        views = [TimerView(t, timer_remaining(t, times, now)) for t in own if t.state != TimerState.NONE]
+        states[cluster_id] = ClusterSla(policy=policy, timers=views)
+    return states, sorted(due, key=lambda v: (v.timer.deadline_at, v.timer.pk))

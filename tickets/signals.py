@@ -36,3 +36,6 @@ sla_alert_fired = Signal()
 # sender=BugCluster, cluster=BugCluster, ratio=float, details=dict, message=str  (once per spike;
 # details: window "24h" | "7d", count, baseline, std, k, ceiling, ratio, min_volume, history)
 cluster_spike_detected = Signal()
+# sender=str ("demo"), end=datetime, stdout=TextIO  (`manage.py seed_demo` loaded the demo history and clustered
+# it; the apps above add their part of the demo organisation)
+demo_loaded = Signal()

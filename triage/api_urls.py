@@ -14,6 +14,7 @@ from tickets.api import clusters as tickets_clusters_api
 from tickets.api import corrections as tickets_corrections_api
 from tickets.api import inbound as tickets_inbound_api
 from tickets.api import views as tickets_api
+from triage.review import api as review_api
 
 router = DefaultRouter()
 # Each app registers its viewsets here, e.g.:
@@ -38,5 +39,6 @@ urlpatterns = [
     path("redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
     path("inbound/<slug:slug>/", tickets_inbound_api.InboundWebhookView.as_view(), name="inbound-webhook"),
     path("tickets/<int:pk>/move/", tickets_corrections_api.TicketMoveView.as_view(), name="ticket-move"),
+    path("review/<str:week>/", review_api.ReviewWeekView.as_view(), name="review-week"),
     path("", include(router.urls)),
 ]

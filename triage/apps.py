@@ -8,6 +8,20 @@ class TriageConfig(AppConfig):
 
     def ready(self) -> None:
         checks.register(embedded_defaults_check)
+        from tickets.models import Role
+        from tickets.roles import EXTRA_ROLE_PERMISSIONS
+        from triage import receivers
+        from triage.review import tasks  # noqa: F401  (registers the review's Celery tasks)
+
+        receivers.connect()
+        # The weekly review: product leads run it; agents and customer success read it (admins have all).
+        grants = {
+            Role.PRODUCT_LEAD: ["triage.view_review", "triage.run_review"],
+            Role.AGENT: ["triage.view_review"],
+            Role.CUSTOMER_SUCCESS: ["triage.view_review"],
+        }
+        for role, names in grants.items():
+            EXTRA_ROLE_PERMISSIONS[role] += [name for name in names if name not in EXTRA_ROLE_PERMISSIONS[role]]
 
 
 def embedded_defaults_check(app_configs=None, **kwargs):

@@ -16,6 +16,7 @@ urlpatterns = [
     path("", include("tickets.urls")),
     path("slas/", include("slas.urls")),
     path("metrics/", include("metrics.urls")),
+    path("review/", include("triage.review.urls")),
 ]
 
 if settings.USING_EMBEDDED_DATABASE or settings.DEBUG:

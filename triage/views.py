@@ -1,15 +1,18 @@
-"""Pages that compose the apps: the signed-in home page and a health check."""
+"""Pages that compose the apps: the signed-in home page and a health check (the weekly review is in review/)."""
 
 from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 
 from tickets.selectors import home_summary
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
+    """Product leads and admins, who run the weekly review, land on this week's; everyone else on the summary."""
+    if request.user.has_perm("triage.run_review"):
+        return redirect("review:current")
     return render(request, "triage/home.html", home_summary(user=request.user))
 
 

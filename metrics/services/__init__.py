@@ -19,6 +19,7 @@ from metrics.services.rollup import (
     rollup_ticket_moved,
     rollup_tickets_assigned,
 )
+from metrics.services.verdicts import fix_verdict_history_rebuild
 
 __all__ = [
     "cluster_verify",
@@ -29,6 +30,7 @@ __all__ = [
     "fix_impacts_discover",
     "fix_impacts_recompute_due",
     "fix_impacts_reopen_backfilled",
+    "fix_verdict_history_rebuild",
     "fix_verification_guard",
     "metrics_catch_up",
     "rollup_ensure",

@@ -17,6 +17,7 @@ from metrics.impact import WINDOW_DAYS, Verdict
 from metrics.models import FixImpact
 from metrics.selectors import daily_volumes, fixed_cluster_volumes
 from metrics.services.rollup import local_day, rollup_ensure, rollup_rebuild
+from metrics.services.verdicts import fix_verdict_changes_record, verdict_state
 from metrics.success import success_window
 from tickets.models import BugCluster, ClusterStatus, Ticket
 from tickets.services import cluster_set_status
@@ -134,15 +135,16 @@ def _measure(row: FixImpact, first_reported_at, cluster_days: dict, control_days
     row.computed_at = now
 
 
-def _load_and_measure(rows: list[FixImpact], through: date, now: datetime, reconcile: bool) -> None:
-    """Measure `rows` from the rollup, recounting their windows from the tickets first when `reconcile`.
+def _load_and_measure(rows: list[FixImpact], through: date, now: datetime, reconcile: bool) -> int:
+    """Measure `rows` from the rollup, recounting their windows from the tickets first when `reconcile`;
+    records each verdict reached or changed (FixVerdictChange) and returns how many.
 
     The control series is every ticket outside clusters that have a fix of their own: their
     volume moves by design (and fixes shipped in the same release would otherwise hide each
     other), while the rest carries the weekly rhythm, holidays and company-wide surges.
     """
     if not rows:
-        return
+        return 0
     span = timedelta(days=WINDOW_DAYS)
     day_from = min(r.deploy_day for r in rows) - span
     day_to = max(min(max(r.deploy_day for r in rows) + span, through), day_from)
@@ -153,8 +155,10 @@ def _load_and_measure(rows: list[FixImpact], through: date, now: datetime, recon
     fixed = fixed_cluster_volumes(day_from=day_from, day_to=day_to)
     control = {day: total - fixed.get(day, 0) for day, total in totals.items()}
     first = dict(BugCluster.objects.filter(pk__in=cluster_ids).values_list("pk", "first_reported_at"))
+    before = {row.pk: verdict_state(row) for row in rows}
     for row in rows:
         _measure(row, first.get(row.cluster_id), per_cluster.get(row.cluster_id, {}), control, through, now)
+    return fix_verdict_changes_record(rows=rows, before=before, now=now)
 
 
 _FIELDS = [

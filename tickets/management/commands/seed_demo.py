@@ -6,9 +6,11 @@ from datetime import UTC
 
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from tqdm import tqdm
 
+from tickets import signals
 from tickets.demo.seed import DEFAULT_SEED, DEFAULT_TICKETS, demo_is_loaded, demo_reset, demo_seed
 from tickets.demo.vocab import DEMO_PASSWORD, DEMO_USERS
 
@@ -85,5 +87,6 @@ class Command(BaseCommand):
         if not options["no_clustering"]:
             # The engine reads the history, then assigns the tickets filed since the last import, with reasons.
             call_command("clustering_rebuild", no_progress=options["no_progress"], stdout=self.stdout)
+        signals.demo_loaded.send(sender="demo", end=end or timezone.now(), stdout=self.stdout)
         logins = ", ".join(u[0] for u in DEMO_USERS)
         self.stdout.write(f"Demo logins: {logins} (password: {DEMO_PASSWORD})")

@@ -1,0 +1,131 @@
+"""What every section of the review shares: the clusters shown, their SLA state and latest story entry,
+the week's alerts and the people who can own things. Each is read once per page, whatever the sections.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db.models import Exists, F, OuterRef, Q, Window
+from django.db.models.functions import RowNumber
+from django.utils import timezone
+
+from slas.models import AlertKind
+from slas.selectors import TimerView, alerts_in_period, sla_states_and_due
+from tickets.models import BugCluster, ClusterEvent, Role
+from triage.review.weeks import ReviewWeek
+
+REVIEW_ALERT_KINDS = (AlertKind.BREACH, AlertKind.THRESHOLD, AlertKind.SPIKE)
+# What people did or said on a cluster (alerts and ticket additions are left out of the row's "latest").
+STORY_KINDS = tuple(
+    k for k in ClusterEvent.Kind.values if k not in (ClusterEvent.Kind.TICKET_ADDED, ClusterEvent.Kind.ALERT)
+)
+DUE_DAYS = 7
+
+
+@dataclass
+class Person:
+    """Someone who can own a cluster (product leads, admins) or an action item (anyone with a role)."""
+
+    pk: int
+    name: str
+    can_own_clusters: bool
+
+
+@dataclass
+class Shared:
+    """Reads shared by the sections of one page, each done at most once.
+
+    Sections `show()` the clusters they list; `finish()` then reads SLA state and the latest story entry
+    of all of them in one go (the page calls it after every section was built, before rendering).
+    """
+
+    week: ReviewWeek
+    can_run: bool = False
+    shown: dict[int, list[BugCluster]] = field(default_factory=dict)
+    due: list[TimerView] = field(default_factory=list)
+    finished: bool = False
+    _alerts: list | None = None
+    _people: list[Person] | None = None
+
+    @property
+    def now(self) -> datetime:
+        return self.week.now
+
+    def show(self, clusters) -> None:
+        for cluster in clusters:
+            self.shown.setdefault(cluster.pk, []).append(cluster)
+
+    def alerts(self) -> list:
+        """Breaches, threshold crossings and spikes of this week and the week before (one query)."""
+        if self._alerts is None:
+            self._alerts = alerts_in_period(kinds=REVIEW_ALERT_KINDS, start=self.week.previous.start, end=self.week.end)
+        return self._alerts
+
+    def people(self) -> list[Person]:
+        if self._people is None:
+            self._people = people_list()
+        return self._people
+
+    def finish(self) -> None:
+        """SLA state and latest story entry of every shown cluster, and the clocks due in the next days."""
+        if self.finished:
+            return
+        self.finished = True
+        clusters = [copies[0] for copies in self.shown.values()]
+        due_from, due_to = (self.now, self.now + timedelta(days=DUE_DAYS)) if self.week.is_current else (None, None)
+        if not clusters and due_from is None:
+            return
+        states, self.due = sla_states_and_due(clusters, due_from=due_from, due_to=due_to, now=self.now)
+        latest = latest_events(cluster_ids=list(self.shown)) if clusters else {}
+        for cluster_id, copies in self.shown.items():
+            for cluster in copies:
+                cluster.review_sla = states.get(cluster_id)
+                cluster.review_latest = latest.get(cluster_id)
+
+
+def people_list() -> list[Person]:
+    """Active users with a role (or superusers), by name; one query."""
+    User = get_user_model()
+    leads = User.groups.through.objects.filter(user_id=OuterRef("pk"), group__name=Role.PRODUCT_LEAD)
+    users = (
+        User.objects.filter(Q(groups__name__in=Role.values) | Q(is_superuser=True), is_active=True)
+        .annotate(is_lead=Exists(leads))
+        .distinct()
+        .order_by("first_name", "last_name", "username")
+    )
+    return [
+        Person(pk=u.pk, name=u.get_full_name() or u.get_username(), can_own_clusters=u.is_lead or u.is_superuser)
+        for u in users
+    ]
+
+
+def latest_events(*, cluster_ids: list[int]) -> dict[int, ClusterEvent]:
+    """The newest thing people did or said on each cluster (its story without ticket additions and alerts),
+    with its actor; one query."""
+    if not cluster_ids:
+        return {}
+    newest = (
+        ClusterEvent.objects.filter(cluster_id__in=cluster_ids, kind__in=STORY_KINDS)
+        .annotate(
+            position=Window(
+                RowNumber(), partition_by=F("cluster_id"), order_by=[F("created_at").desc(), F("id").desc()]
+            )
+        )
+        .filter(position=1)
+        .select_related("actor")
+    )
+    return {event.cluster_id: event for event in newest}
+
+
+def change(current: int, previous: int) -> dict[str, Any]:
+    """A count against the one before: difference and percentage (None when there was nothing before)."""
+    diff = current - previous
+    return {"diff": diff, "pct": round(100 * diff / previous) if previous else None}
+
+
+def local_now() -> datetime:
+    return timezone.localtime(timezone.now(), timezone.get_default_timezone())
