@@ -319,6 +319,7 @@ def week_patterns_refresh(*, week: ReviewWeek) -> WeekPatterns:
             found.append(
                 {**pattern, "ticket_type": ticket_type.name, "ticket_type_key": ticket_type.key, "strength": strength}
             )
+    found = _merge_together(found)
     found.sort(key=lambda p: (-p["strength"], p["ticket_type_key"], p["text"]))
     snapshot, _ = WeekPatterns.objects.update_or_create(
         week=week.monday,
@@ -330,6 +331,34 @@ def week_patterns_refresh(*, week: ReviewWeek) -> WeekPatterns:
         },
     )
     return snapshot
+
+
+def _merge_together(patterns: list[dict]) -> list[dict]:
+    """Patterns of one type that hold the same tickets (same count, a value in common) read as one:
+    "apple_pay + 5012 + iOS 17.4 + Safari 17.4" rather than six pairs of it."""
+    groups: list[dict] = []
+    for pattern in sorted(patterns, key=lambda p: (-p["strength"], p["text"])):
+        values = [(v["key"], v["value"]) for v in pattern["values"]]
+        home = next(
+            (
+                g
+                for g in groups
+                if g["ticket_type_key"] == pattern["ticket_type_key"]
+                and g["count"] == pattern["count"]
+                and set(values) & {(v["key"], v["value"]) for v in g["values"]}
+            ),
+            None,
+        )
+        if home is None:
+            groups.append({**pattern, "values": list(pattern["values"])})
+            continue
+        known = {(v["key"], v["value"]) for v in home["values"]}
+        home["values"] += [v for v in pattern["values"] if (v["key"], v["value"]) not in known]
+        home["lift"] = max(home["lift"], pattern["lift"])
+        home["strength"] = max(home["strength"], pattern["strength"])
+    for group in groups:
+        group["text"] = " + ".join(v["value"] for v in group["values"])
+    return groups
 
 
 def week_patterns_refresh_due(*, now: datetime | None = None) -> list[str]:

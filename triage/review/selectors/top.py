@@ -19,6 +19,7 @@ from triage.review.weeks import ReviewWeek
 
 TOP_LIMIT = 5
 EXAMPLES = 3
+CANDIDATES = 3  # tickets read per example wanted, so that repeated wordings can be skipped
 SPARK_WEEKS = 8
 EXCERPT_CHARS = 220
 SEGMENTS = dict(Segment.choices)
@@ -82,7 +83,7 @@ def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
 
 def examples_of(week: ReviewWeek, cluster_ids: list[int], per_cluster: int = EXAMPLES) -> dict[int, list[dict]]:
     """A few of the week's tickets of each cluster, those with a description (the customer's words) and a
-    customer first, newest first; one query."""
+    customer first, newest first, each in other words than the others; one query."""
     said = Case(When(description="", then=Value(1)), default=Value(0), output_field=IntegerField())
     anonymous = Case(When(customer__isnull=True, then=Value(1)), default=Value(0), output_field=IntegerField())
     rows = (
@@ -95,14 +96,19 @@ def examples_of(week: ReviewWeek, cluster_ids: list[int], per_cluster: int = EXA
                 order_by=[said.asc(), anonymous.asc(), F("reported_at").desc(), F("id").desc()],
             )
         )
-        .filter(position__lte=per_cluster)
+        .filter(position__lte=per_cluster * CANDIDATES)
         .values(
             "id", "cluster_id", "position", "subject", "description", "reported_at", "customer__name",
             "customer__segment",
         )
     )  # fmt: skip
     found: dict[int, list[dict]] = defaultdict(list)
+    seen: set[tuple[int, str]] = set()
     for row in sorted(rows, key=lambda r: (r["cluster_id"], r["position"])):
+        words = excerpt(row["description"]) or row["subject"]
+        if (row["cluster_id"], words) in seen or len(found[row["cluster_id"]]) >= per_cluster:
+            continue  # the same words twice say nothing new
+        seen.add((row["cluster_id"], words))
         found[row["cluster_id"]].append(
             {
                 "id": row["id"],
