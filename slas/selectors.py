@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import Q, QuerySet
+from django.db.models import Count, QuerySet, Window
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -31,6 +31,27 @@ def working_times() -> dict[int | None, WorkingTime]:
     for calendar in BusinessCalendar.objects.all():
         result[calendar.pk] = calendar.working_time(holidays[calendar.pk])
     return result
+
+
+_times_cache: dict[str, tuple[float, dict]] = {}
+
+
+def working_times_cached() -> dict[int | None, WorkingTime]:
+    """`working_times()` kept for CONDITIONS_CACHE_SECONDS per process, for pages that show SLA state.
+
+    Saving or deleting a calendar or holiday clears it in this process (see slas.apps); other
+    processes show the change within the same few seconds. Clock sync and the sweep never use it.
+    """
+    cached = _times_cache.get("value")
+    if cached and time.monotonic() - cached[0] < CONDITIONS_CACHE_SECONDS:
+        return cached[1]
+    value = working_times()
+    _times_cache["value"] = (time.monotonic(), value)
+    return value
+
+
+def working_times_forget(**kwargs) -> None:
+    _times_cache.clear()
 
 
 def policies_active() -> list[SlaPolicy]:
@@ -190,13 +211,14 @@ def timer_remaining(timer: SlaTimer, times: dict[int | None, WorkingTime], now: 
     return timer.target_seconds - consumed
 
 
-def sla_states(clusters, *, now: datetime | None = None) -> dict[int, ClusterSla]:
-    """SLA state for many clusters in three queries (timers with policies, calendars, holidays)."""
+def sla_states(clusters, *, now: datetime | None = None, cached_calendars: bool = False) -> dict[int, ClusterSla]:
+    """SLA state for many clusters in three queries (timers with policies, calendars, holidays); in one
+    with `cached_calendars` (pages that only show the state may read calendars a few seconds old)."""
     now = now or timezone.now()
     ids = [c.pk for c in clusters if c is not None]
     if not ids:
         return {}
-    times = working_times()
+    times = working_times_cached() if cached_calendars else working_times()
     by_cluster: dict[int, list[SlaTimer]] = defaultdict(list)
     for timer in SlaTimer.objects.filter(cluster_id__in=ids).select_related("policy"):
         by_cluster[timer.cluster_id].append(timer)
@@ -359,41 +381,15 @@ def alerts_in_period(*, kinds: tuple[str, ...], start: datetime, end: datetime) 
     return sorted(found, key=lambda a: (a.happened_at, a.pk))
 
 
-def sla_states_and_due(
-    clusters, *, due_from: datetime | None, due_to: datetime | None, now: datetime | None = None
-) -> tuple[dict[int, ClusterSla], list[TimerView]]:
-    """SLA state of `clusters` (as `sla_states`) and every running clock, on any cluster, whose deadline
-    falls in [due_from, due_to) (soonest first, with its cluster; none without a range); three queries."""
-    now = now or timezone.now()
-    ids = [c.pk for c in clusters if c is not None]
-    times = working_times()
-    if due_from is None or due_to is None:
-        due_q = Q(pk__in=[])
-    else:
-        due_q = Q(
-            state=TimerState.RUNNING, deadline_at__gte=due_from, deadline_at__lt=due_to, target_seconds__isnull=False
+def timers_due(*, start: datetime, end: datetime, limit: int) -> tuple[list[SlaTimer], int]:
+    """Running clocks whose deadline falls in [start, end), soonest first: the first `limit` with their
+    cluster, and how many there are in all; one query."""
+    rows = list(
+        SlaTimer.objects.filter(
+            state=TimerState.RUNNING, target_seconds__isnull=False, deadline_at__gte=start, deadline_at__lt=end
         )
-    timers = list(
-        SlaTimer.objects.filter(Q(cluster_id__in=ids) | due_q).select_related("policy", "cluster", "cluster__owner")
+        .select_related("cluster")
+        .annotate(total=Window(Count("id")))
+        .order_by("deadline_at", "id")[:limit]
     )
-    by_cluster: dict[int, list[SlaTimer]] = defaultdict(list)
-    wanted = set(ids)
-    due: list[TimerView] = []
-    for timer in timers:
-        if timer.cluster_id in wanted:
-            by_cluster[timer.cluster_id].append(timer)
-        if (
-            timer.state == TimerState.RUNNING
-            and timer.target_seconds is not None
-            and timer.deadline_at is not None
-            and due_from is not None
-            and due_from <= timer.deadline_at < due_to
-        ):
-            due.append(TimerView(timer, timer_remaining(timer, times, now)))
-    states = {}
-    for cluster_id in ids:
-        own = sorted(by_cluster.get(cluster_id, []), key=lambda t: TARGET_ORDER.get(t.target, 9))
-        policy = next((t.policy for t in own if t.policy), None)
-        views = [TimerView(t, timer_remaining(t, times, now)) for t in own if t.state != TimerState.NONE]
-        states[cluster_id] = ClusterSla(policy=policy, timers=views)
-    return states, sorted(due, key=lambda v: (v.timer.deadline_at, v.timer.pk))
+    return rows, (rows[0].total if rows else 0)

@@ -182,7 +182,7 @@ def test_sla_breaches_are_those_that_happened_this_week_not_the_backlog(review_n
 
     assert [b.cluster.title for b in section.breaches] == ["Apple Pay fails"]
     assert section.breaches_before == 1
-    assert [view.timer.cluster.title for view in section.due] == ["Apple Pay fails"]
+    assert [timer.cluster.title for timer in section.due] == ["Apple Pay fails"]
 
 
 def test_emerging_patterns_read_the_week_alerts_and_the_stored_snapshot(review_now):

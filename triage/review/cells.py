@@ -14,7 +14,7 @@ from triage.templatetags.review_tags import cell_state
 
 def cell_context(*, cluster: BugCluster, section: str, week: ReviewWeek, user, outcome=None) -> dict:
     """The cluster as it is now, with its SLA state and latest story entry; for `_cell.html`."""
-    cluster.review_sla = sla_states([cluster]).get(cluster.pk)
+    cluster.review_sla = sla_states([cluster], cached_calendars=True).get(cluster.pk)
     cluster.review_latest = latest_events(cluster_ids=[cluster.pk]).get(cluster.pk)
     can_run = user.has_perm("triage.run_review")
     context = {

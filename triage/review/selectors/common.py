@@ -13,8 +13,8 @@ from django.db.models import Exists, F, OuterRef, Q, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
-from slas.models import AlertKind
-from slas.selectors import TimerView, alerts_in_period, sla_states_and_due
+from slas.models import AlertKind, SlaTimer
+from slas.selectors import alerts_in_period, sla_states, timers_due
 from tickets.models import BugCluster, ClusterEvent, Role
 from triage.review.weeks import ReviewWeek
 
@@ -24,6 +24,7 @@ STORY_KINDS = tuple(
     k for k in ClusterEvent.Kind.values if k not in (ClusterEvent.Kind.TICKET_ADDED, ClusterEvent.Kind.ALERT)
 )
 DUE_DAYS = 7
+DUE_SHOWN = 12
 
 
 @dataclass
@@ -46,7 +47,8 @@ class Shared:
     week: ReviewWeek
     can_run: bool = False
     shown: dict[int, list[BugCluster]] = field(default_factory=dict)
-    due: list[TimerView] = field(default_factory=list)
+    due: list[SlaTimer] = field(default_factory=list)
+    due_total: int = 0
     finished: bool = False
     _alerts: list | None = None
     _people: list[Person] | None = None
@@ -75,12 +77,15 @@ class Shared:
         if self.finished:
             return
         self.finished = True
-        clusters = [copies[0] for copies in self.shown.values()]
-        due_from, due_to = (self.now, self.now + timedelta(days=DUE_DAYS)) if self.week.is_current else (None, None)
-        if not clusters and due_from is None:
+        if self.week.is_current:
+            self.due, self.due_total = timers_due(
+                start=self.now, end=self.now + timedelta(days=DUE_DAYS), limit=DUE_SHOWN
+            )
+        if not self.shown:
             return
-        states, self.due = sla_states_and_due(clusters, due_from=due_from, due_to=due_to, now=self.now)
-        latest = latest_events(cluster_ids=list(self.shown)) if clusters else {}
+        clusters = [copies[0] for copies in self.shown.values()]
+        states = sla_states(clusters, now=self.now, cached_calendars=True)
+        latest = latest_events(cluster_ids=list(self.shown))
         for cluster_id, copies in self.shown.items():
             for cluster in copies:
                 cluster.review_sla = states.get(cluster_id)

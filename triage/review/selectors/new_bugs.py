@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Avg, Count, F, Window
-from django.db.models.functions import RowNumber
+from django.db.models import Avg, Count, FloatField, JSONField, OuterRef, Subquery, Window
 
 from tickets.models import BugCluster, ClusterKind, ClusterStatus
 from tickets.selectors import cluster_list, ticket_list
@@ -69,44 +68,36 @@ def reproduction(evidence: dict[str, Any]) -> tuple[list[tuple[str, str]], list[
 
 def new_bugs(week: ReviewWeek, shared: Shared | None = None, *, limit: int = NEW_LIMIT) -> NewBugsSection:
     """Bug clusters opened this week, most tickets first, each with its most complete ticket's evidence
-    and the average completeness of its tickets; two queries."""
+    and the average completeness of its tickets; one query (the per-cluster reads run for the shown rows)."""
+    tickets = ticket_list().filter(cluster_id=OuterRef("pk")).order_by()
+    best = tickets.order_by("-evidence_completeness", "-reported_at", "-id")
     opened = (
         cluster_list()
         .filter(kind=ClusterKind.BUG, created_at__gte=week.start, created_at__lt=week.end)
         .exclude(status=ClusterStatus.MERGED)
-        .annotate(total=Window(Count("id")))
+        .annotate(
+            total=Window(Count("id")),
+            filed=Subquery(tickets.values("cluster_id").annotate(n=Count("id")).values("n")[:1]),
+            mean=Subquery(
+                tickets.values("cluster_id").annotate(m=Avg("evidence_completeness")).values("m")[:1],
+                output_field=FloatField(),
+            ),
+            best_subject=Subquery(best.values("subject")[:1]),
+            best_evidence=Subquery(best.values("evidence")[:1], output_field=JSONField()),
+        )
         .order_by("-ticket_count", "-created_at", "-id")[:limit]
     )
     clusters = list(opened)
-    best = {}
-    if clusters:
-        ranked = (
-            ticket_list()
-            .filter(cluster_id__in=[c.pk for c in clusters])
-            .annotate(
-                position=Window(
-                    RowNumber(),
-                    partition_by=F("cluster_id"),
-                    order_by=[F("evidence_completeness").desc(), F("reported_at").desc(), F("id").desc()],
-                ),
-                mean=Window(Avg("evidence_completeness"), partition_by=F("cluster_id")),
-            )
-            .filter(position=1)
-            .values("cluster_id", "subject", "evidence", "mean", "ticket_type__name")
-        )
-        best = {row["cluster_id"]: row for row in ranked}
     rows = []
     for cluster in clusters:
-        row = best.get(cluster.pk)
-        repro, others = reproduction(row["evidence"] or {}) if row else ([], [])
+        repro, others = reproduction(cluster.best_evidence or {})
         rows.append(
             NewBugRow(
                 cluster=cluster,
-                ticket_type=(row and row["ticket_type__name"])
-                or (cluster.ticket_type.name if cluster.ticket_type else ""),
-                tickets=cluster.ticket_count,
-                completeness=row["mean"] if row else None,
-                subject=row["subject"] if row else "",
+                ticket_type=cluster.ticket_type.name if cluster.ticket_type else "",
+                tickets=cluster.filed or 0,
+                completeness=cluster.mean,
+                subject=cluster.best_subject or "",
                 repro=repro,
                 evidence=others,
             )

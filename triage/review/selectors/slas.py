@@ -33,13 +33,13 @@ class SlaSection:
 
     @property
     def due(self) -> list:
-        """Running clocks whose deadline falls in the next 7 days (current week only); read with the page's
-        SLA states once every section is built."""
-        return self.shared.due[:SHOWN]
+        """The soonest running clocks whose deadline falls in the next 7 days (current week only); read when
+        the page's sections are all built."""
+        return self.shared.due
 
     @property
     def due_count(self) -> int:
-        return len(self.shared.due)
+        return self.shared.due_total
 
     @property
     def shown_breaches(self) -> list[Breach]:
