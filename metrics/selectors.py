@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date, datetime
 
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 
 from metrics.filters import FixImpactFilterSet
@@ -61,24 +61,36 @@ def fix_impact_list(*, filters=None, request=None) -> QuerySet[FixImpact]:
 # --- A week at a glance (the weekly review reads these) -----------------------------------------
 
 
-def clusters_with_volume(
-    clusters: QuerySet, *, day_from: date, day_to: date, compare_from: date, compare_to: date
-) -> QuerySet:
-    """`clusters` with tickets on days `day_from`..`day_to` or `compare_from`..`compare_to`, annotated with
-    `period_tickets` and `compare_tickets` (the two spans' sums from the daily rollup, 0 when none).
+def busiest_clusters(
+    clusters: QuerySet, *, day_from: date, day_to: date, compare_from: date, compare_to: date, limit: int
+) -> list:
+    """The `limit` clusters of `clusters` with the most tickets on days `day_from`..`day_to` (then by id), each
+    with `period_tickets` and `compare_tickets` (its tickets on `compare_from`..`compare_to`); one query.
 
-    One grouped query over the rollup's day index; order and slice it as needed.
+    The ranking reads only the rollup's day index (the clusters are a filter on it); the sums are read
+    again for the few clusters kept, so the week's thousands of active clusters are never joined.
     """
-    start = min(day_from, compare_from)
-    end = max(day_to, compare_to)
-    in_period = Q(daily_volumes__day__gte=day_from, daily_volumes__day__lte=day_to)
-    in_compare = Q(daily_volumes__day__gte=compare_from, daily_volumes__day__lte=compare_to)
-    return (
-        clusters.filter(daily_volumes__day__gte=start, daily_volumes__day__lte=end)
+    in_period = Q(day__gte=day_from, day__lte=day_to)
+    ranked = (
+        DailyClusterVolume.objects.filter(in_period, cluster__in=clusters.values("pk"))
+        .values("cluster_id")
+        .annotate(n=Sum("count"))
+        .filter(n__gt=0)
+        .order_by("-n", "cluster_id")
+        .values("cluster_id")[:limit]
+    )
+
+    def total(day_a: date, day_b: date) -> Subquery:
+        days = DailyClusterVolume.objects.filter(cluster_id=OuterRef("pk"), day__gte=day_a, day__lte=day_b)
+        return Subquery(days.order_by().values("cluster_id").annotate(n=Sum("count")).values("n")[:1])
+
+    return list(
+        clusters.filter(pk__in=ranked)
         .annotate(
-            period_tickets=Coalesce(Sum("daily_volumes__count", filter=in_period), 0),
-            compare_tickets=Coalesce(Sum("daily_volumes__count", filter=in_compare), 0),
+            period_tickets=Coalesce(total(day_from, day_to), 0),
+            compare_tickets=Coalesce(total(compare_from, compare_to), 0),
         )
+        .order_by("-period_tickets", "pk")
     )
 
 

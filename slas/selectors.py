@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import statistics
 import time
+from bisect import bisect_right
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -11,13 +12,23 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, QuerySet, Window
+from django.db.models import Count, F, Q, QuerySet, Window
+from django.db.models.functions import RowNumber
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from slas.business_time import ALWAYS, WorkingTime
 from slas.filters import SlaTimerFilter
-from slas.models import Alert, AlertKind, BusinessCalendar, Holiday, SlaPolicy, SlaTimer, Target, TimerState
+from slas.models import (
+    VOLUME_ALERT_KINDS,
+    Alert,
+    AlertKind,
+    BusinessCalendar,
+    Holiday,
+    SlaPolicy,
+    SlaTimer,
+    Target,
+    TimerState,
+)
 from tickets.models import Customer, Role, Ticket
 from tickets.models.choices import SEGMENT_RANK, TIER_RANK
 
@@ -302,10 +313,12 @@ def compliance_report(
     for i in range(weeks):
         start = since + timedelta(weeks=i)
         weeks_data[start] = {"ack": {"within": 0, "missed": 0, "pending": 0, "elapsed": []}, "res": defaultdict(dict)}
+    starts = list(weeks_data)  # local Monday midnights, in order: a window's week is found by bisection
     for row in rows:
-        bucket = weeks_data.get(_week_start(row["opened_at"]))
-        if bucket is None:
+        position = bisect_right(starts, row["opened_at"]) - 1
+        if position < 0:
             continue
+        bucket = weeks_data[starts[position]]
         outcome = _outcome(row, now)
         if row["target"] == Target.ACKNOWLEDGMENT:
             bucket["ack"][outcome] += 1
@@ -346,39 +359,36 @@ def compliance_report(
 
 # --- A week at a glance (the weekly review reads these) -------------------------------------
 
-SLA_STAGE_KINDS = (AlertKind.WARNING, AlertKind.BREACH, AlertKind.ESCALATION)
-# A stage is claimed by the sweep within a minute of being due; allow for a sweep that ran late.
-LATE_CLAIM = timedelta(days=1)
 
-
-def alert_happened_at(alert: Alert) -> datetime:
-    """When what an alert reports happened: for an SLA stage the clock's deadline as the sweep saw it
-    (a breach found late, after an outage or a policy change, keeps the moment it really breached),
-    otherwise when the alert was raised."""
-    if alert.kind in SLA_STAGE_KINDS:
-        raw = (alert.payload or {}).get("due_at")
-        moment = parse_datetime(raw) if isinstance(raw, str) else None
-        if moment is not None:
-            return moment
-        if alert.due_at is not None:
-            return alert.due_at
-    return alert.created_at
-
-
-def alerts_in_period(*, kinds: tuple[str, ...], start: datetime, end: datetime) -> list[Alert]:
-    """Alerts of `kinds` whose event happened in [start, end) (see `alert_happened_at`), oldest first, each
-    with `happened_at` and its cluster and owner; one query."""
-    rows = (
-        Alert.objects.filter(kind__in=kinds, created_at__gte=start, created_at__lt=end + LATE_CLAIM)
-        .select_related("cluster", "cluster__owner")
-        .order_by("created_at", "id")
+def breaches_in_weeks(*, start: datetime, middle: datetime, end: datetime, limit: int) -> tuple[list[Alert], int, int]:
+    """SLA breaches by when they happened (the alert's `due_at`, the deadline missed): the newest `limit` of
+    [middle, end) with their cluster, how many there were in [middle, end) and in [start, middle); one query."""
+    in_second = Q(due_at__gte=middle)
+    rows = list(
+        Alert.objects.filter(kind=AlertKind.BREACH, due_at__gte=start, due_at__lt=end)
+        .select_related("cluster")
+        .annotate(
+            second=Window(Count("id", filter=in_second)),
+            first=Window(Count("id", filter=~in_second)),
+        )
+        .order_by("-due_at", "-id")[:limit]
     )
-    found = []
-    for alert in rows:
-        alert.happened_at = alert_happened_at(alert)
-        if start <= alert.happened_at < end:
-            found.append(alert)
-    return sorted(found, key=lambda a: (a.happened_at, a.pk))
+    second, first = (rows[0].second, rows[0].first) if rows else (0, 0)
+    return [a for a in rows if a.due_at >= middle], second, first
+
+
+def volume_alerts_in_period(*, start: datetime, end: datetime, per_kind: int) -> list[Alert]:
+    """Threshold crossings and spikes raised in [start, end), the newest `per_kind` of each kind, with their
+    cluster; one query."""
+    return list(
+        Alert.objects.filter(kind__in=VOLUME_ALERT_KINDS, created_at__gte=start, created_at__lt=end)
+        .select_related("cluster")
+        .annotate(
+            position=Window(RowNumber(), partition_by=F("kind"), order_by=[F("created_at").desc(), F("id").desc()])
+        )
+        .filter(position__lte=per_kind)
+        .order_by("-created_at", "-id")
+    )
 
 
 def timers_due(*, start: datetime, end: datetime, limit: int) -> tuple[list[SlaTimer], int]:

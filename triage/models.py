@@ -104,9 +104,10 @@ class ReportDelivery(models.Model):
 
 
 class WeekPatterns(models.Model):
-    """The strongest evidence patterns across every ticket type for one week, mined by a beat task.
+    """The strongest evidence patterns across every ticket type for one week, and its tickets per type,
+    counted by a beat task.
 
-    Mining reads thousands of tickets' evidence, so the review page reads this snapshot instead; the
+    Both read thousands of the week's tickets, so the review page reads this snapshot instead; the
     current week's is refreshed hourly and a past week's once more after it ended.
     """
 
@@ -115,6 +116,9 @@ class WeekPatterns(models.Model):
     computed_at = models.DateTimeField()
     patterns = models.JSONField(default=list)
     recent_tickets = models.PositiveIntegerField(default=0)
+    type_counts = models.JSONField(
+        default=list, help_text='Tickets of the week so far per ticket type, most first: [{"name", "tickets"}].'
+    )
 
     class Meta:
         ordering = ["-week"]

@@ -105,7 +105,7 @@ def full_week(lead) -> dict:
     ):
         alert = Alert.objects.create(
             cluster=cluster, kind=kind, target=Target.ACKNOWLEDGMENT if kind == AlertKind.BREACH else "",
-            message=f"{kind} alert", payload={"due_at": local(THIS_MONDAY, 10).isoformat(), "ratio": 3.0},
+            message=f"{kind} alert", payload={"ratio": 3.0}, due_at=local(THIS_MONDAY, 10),
         )  # fmt: skip
         Alert.objects.filter(pk=alert.pk).update(created_at=local(THIS_MONDAY, 10))
     SlaTimer.objects.create(

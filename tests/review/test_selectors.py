@@ -21,6 +21,7 @@ from triage.review.selectors.patterns import emerging_patterns
 from triage.review.selectors.slas import sla_status
 from triage.review.selectors.top import top_clusters
 from triage.review.selectors.trends import ticket_trends
+from triage.review.services import week_patterns_refresh
 from triage.review.weeks import week_current
 
 pytestmark = pytest.mark.django_db
@@ -149,7 +150,7 @@ def _alert(cluster, kind, created, due=None, target=Target.ACKNOWLEDGMENT, **pay
         target=target if kind == AlertKind.BREACH else "",
         message=f"{kind} on {cluster.title}",
         payload={**payload, **({"due_at": due.isoformat()} if due else {})},
-        due_at=created,
+        due_at=due,  # for a breach: the deadline it missed (the sweep writes it so, also when it finds it late)
     )
     Alert.objects.filter(pk=alert.pk).update(created_at=created)
     return alert
@@ -210,13 +211,16 @@ def test_ticket_trends_compare_totals_kinds_and_the_feedback_share(review_now):
     file(None, [local(LAST_MONDAY + timedelta(days=d % 3), 9) for d in range(10)])
     file(None, [local(LAST_MONDAY + timedelta(days=5), 9)])  # last Saturday: not in Monday-Wednesday
     rollup()
+    week = week_current()
+    week_patterns_refresh(week=week)  # the hourly task counts the week's tickets per type
 
-    section = ticket_trends(week_current())
+    section = ticket_trends(week, Shared(week=week))
 
     assert (section.total, section.previous, section.bugs, section.other) == (20, 10, 18, 2)
     assert section.change == {"diff": 10, "pct": 100}
     assert section.feedback_share == pytest.approx(0.1) and section.feedback_on_target
-    assert section.top_types[0] == ("Feature bug", 18)
+    assert section.top_types == [("Feature bug", 18), ("Feature request", 2)]
+    assert ticket_trends(week.previous, Shared(week=week.previous)).top_types == []  # not counted yet
     assert section.weekly[-2:] == [11, 20]
 
 

@@ -98,7 +98,7 @@ def review_report(*, week: ReviewWeek) -> dict[str, Any]:
     top = top_clusters(week, limit=BUG_TABLE)
     fixes = fixes_changed(week)
     sla = sla_status(week, shared)
-    trends = ticket_trends(week)
+    trends = ticket_trends(week, shared)
     meeting = meeting_record(week, with_deliveries=False)
     fresh = new_bugs(week)
     latest = latest_events(cluster_ids=[r.cluster.pk for r in top.rows[:THEMES]])
@@ -174,7 +174,7 @@ def review_report(*, week: ReviewWeek) -> dict[str, Any]:
         "wins": [_verdict_row(row) for row in fixes.wins],
         "fixes_not_working": [_verdict_row(row) for row in fixes.failed],
         "sla": {
-            "breaches": len(sla.breaches),
+            "breaches": sla.breach_count,
             "breaches_previous_week": sla.breaches_before,
             "share_acknowledged_within": compliance.get("share_acknowledged_within"),
             "share_acknowledged_within_previous_week": before.get("share_acknowledged_within"),

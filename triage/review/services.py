@@ -19,13 +19,13 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from tickets.corrections import cluster_merge
 from tickets.models import BugCluster, ClusterStatus
 from tickets.patterns import evidence_patterns
-from tickets.selectors import ticket_type_list_active
+from tickets.selectors import ticket_list, ticket_type_list_active
 from tickets.services import (
     cluster_acknowledge,
     cluster_assign_owner,
@@ -303,7 +303,8 @@ def _enqueue(task, *args) -> None:
 
 
 def week_patterns_refresh(*, week: ReviewWeek) -> WeekPatterns:
-    """Mine the week's strongest evidence patterns across every active ticket type and store them.
+    """Mine the week's strongest evidence patterns across every active ticket type, count its tickets per
+    type, and store both.
 
     Each type's tickets of the 7 days up to the week's end (or up to now, for the current week) are
     compared with the type's earlier tickets (tickets.patterns); the findings of all types are ranked
@@ -321,6 +322,14 @@ def week_patterns_refresh(*, week: ReviewWeek) -> WeekPatterns:
             )
     found = _merge_together(found)
     found.sort(key=lambda p: (-p["strength"], p["ticket_type_key"], p["text"]))
+    per_type = (
+        ticket_list()
+        .filter(reported_at__gte=week.start, reported_at__lt=window_end, ticket_type__isnull=False)
+        .order_by()
+        .values("ticket_type__name")
+        .annotate(n=Count("id"))
+        .order_by("-n", "ticket_type__name")
+    )
     snapshot, _ = WeekPatterns.objects.update_or_create(
         week=week.monday,
         defaults={
@@ -328,6 +337,7 @@ def week_patterns_refresh(*, week: ReviewWeek) -> WeekPatterns:
             "computed_at": timezone.now(),
             "patterns": found[:PATTERNS_KEPT],
             "recent_tickets": recent,
+            "type_counts": [{"name": row["ticket_type__name"], "tickets": row["n"]} for row in per_type],
         },
     )
     return snapshot

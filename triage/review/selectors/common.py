@@ -13,12 +13,14 @@ from django.db.models import Exists, F, OuterRef, Q, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
-from slas.models import AlertKind, SlaTimer
-from slas.selectors import alerts_in_period, sla_states, timers_due
+from slas.models import SlaTimer
+from slas.selectors import breaches_in_weeks, sla_states, timers_due, volume_alerts_in_period
 from tickets.models import BugCluster, ClusterEvent, Role
+from triage.models import WeekPatterns
 from triage.review.weeks import ReviewWeek
 
-REVIEW_ALERT_KINDS = (AlertKind.BREACH, AlertKind.THRESHOLD, AlertKind.SPIKE)
+BREACHES_SHOWN = 12
+VOLUME_ALERTS_SHOWN = 10
 # What people did or said on a cluster (alerts and ticket additions are left out of the row's "latest").
 STORY_KINDS = tuple(
     k for k in ClusterEvent.Kind.values if k not in (ClusterEvent.Kind.TICKET_ADDED, ClusterEvent.Kind.ALERT)
@@ -50,7 +52,9 @@ class Shared:
     due: list[SlaTimer] = field(default_factory=list)
     due_total: int = 0
     finished: bool = False
-    _alerts: list | None = None
+    _breaches: tuple | None = None
+    _volume_alerts: list | None = None
+    _snapshot: object = False
     _people: list[Person] | None = None
 
     @property
@@ -61,11 +65,27 @@ class Shared:
         for cluster in clusters:
             self.shown.setdefault(cluster.pk, []).append(cluster)
 
-    def alerts(self) -> list:
-        """Breaches, threshold crossings and spikes of this week and the week before (one query)."""
-        if self._alerts is None:
-            self._alerts = alerts_in_period(kinds=REVIEW_ALERT_KINDS, start=self.week.previous.start, end=self.week.end)
-        return self._alerts
+    def breaches(self) -> tuple[list, int, int]:
+        """This week's SLA breaches (the newest few), how many this week and how many last week (one query)."""
+        if self._breaches is None:
+            self._breaches = breaches_in_weeks(
+                start=self.week.previous.start, middle=self.week.start, end=self.week.end, limit=BREACHES_SHOWN
+            )
+        return self._breaches
+
+    def volume_alerts(self) -> list:
+        """This week's threshold crossings and spikes, the newest few of each (one query)."""
+        if self._volume_alerts is None:
+            self._volume_alerts = volume_alerts_in_period(
+                start=self.week.start, end=self.week.end, per_kind=VOLUME_ALERTS_SHOWN
+            )
+        return self._volume_alerts
+
+    def snapshot(self):
+        """The week's mined patterns and ticket counts per type (one query), or None before the first mining."""
+        if self._snapshot is False:
+            self._snapshot = WeekPatterns.objects.filter(week=self.week.monday).first()
+        return self._snapshot
 
     def people(self) -> list[Person]:
         if self._people is None:

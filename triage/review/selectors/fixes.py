@@ -15,6 +15,7 @@ from triage.review.weeks import ReviewWeek
 FAILED = (Verdict.NO_CHANGE, Verdict.WORSE, Verdict.REGRESSED)
 REOPENABLE = (ClusterStatus.FIXED, ClusterStatus.VERIFIED)
 LABELS = dict(Verdict.CHOICES)
+FULL_ROWS = 10
 
 
 @dataclass
@@ -58,6 +59,16 @@ class FixesSection:
     week: ReviewWeek
 
     @property
+    def full(self) -> list[FixRow]:
+        """The rows shown with their plot and actions: the failed fixes and the biggest changes first."""
+        return self.rows[:FULL_ROWS]
+
+    @property
+    def compact(self) -> list[FixRow]:
+        """The rest of the week's changes, one line each."""
+        return self.rows[FULL_ROWS:]
+
+    @property
     def failed(self) -> list[FixRow]:
         return [r for r in self.rows if r.failed]
 
@@ -92,5 +103,5 @@ def fixes_changed(week: ReviewWeek, shared: Shared | None = None) -> FixesSectio
         )
     rows.sort(key=lambda r: (not r.failed, r.change_pct if r.change_pct is not None else 0.0, r.cluster.pk))
     if shared is not None:
-        shared.show(r.cluster for r in rows)
+        shared.show(r.cluster for r in rows[:FULL_ROWS])
     return FixesSection(rows=rows, week=week)

@@ -12,7 +12,6 @@ from triage.review.selectors.common import Shared
 from triage.review.weeks import ReviewWeek
 
 SHOWN_PATTERNS = 10
-SHOWN_CLUSTERS = 10
 
 
 @dataclass
@@ -39,36 +38,36 @@ class PatternsSection:
         return (self.snapshot.patterns if self.snapshot else [])[:SHOWN_PATTERNS]
 
 
-def _flags(alerts, kind: str, week: ReviewWeek) -> list[VolumeFlag]:
+def _flags(alerts, kind: str) -> list[VolumeFlag]:
     """One flag per cluster (its latest this week), newest first."""
     latest = {}
     for alert in alerts:
-        if alert.kind == kind and week.start <= alert.happened_at < week.end:
+        if alert.kind == kind and alert.cluster_id not in latest:
             latest[alert.cluster_id] = alert
     flags = []
-    for alert in sorted(latest.values(), key=lambda a: (a.happened_at, a.pk), reverse=True):
+    for alert in latest.values():
         payload = alert.payload or {}
         spike = payload.get("spike") or {}
         flags.append(
             VolumeFlag(
                 cluster=alert.cluster,
-                happened_at=alert.happened_at,
+                happened_at=alert.created_at,
                 message=alert.message,
                 ratio=payload.get("ratio"),
                 count=payload.get("count", spike.get("count")),
                 window=spike.get("window") or (f"{payload['window_days']} days" if payload.get("window_days") else ""),
             )
         )
-    return flags[:SHOWN_CLUSTERS]
+    return flags
 
 
 def emerging_patterns(week: ReviewWeek, shared: Shared) -> PatternsSection:
-    """The week's spikes and threshold crossings (from the alerts the page reads once) and the stored
-    pattern snapshot of the week (one query)."""
-    alerts = shared.alerts()
+    """The week's spikes and threshold crossings (one query) and the week's stored pattern snapshot (one
+    query, shared with the ticket trends)."""
+    alerts = shared.volume_alerts()
     return PatternsSection(
         week=week,
-        spiking=_flags(alerts, AlertKind.SPIKE, week),
-        crossed=_flags(alerts, AlertKind.THRESHOLD, week),
-        snapshot=WeekPatterns.objects.filter(week=week.monday).first(),
+        spiking=_flags(alerts, AlertKind.SPIKE),
+        crossed=_flags(alerts, AlertKind.THRESHOLD),
+        snapshot=shared.snapshot(),
     )

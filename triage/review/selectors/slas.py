@@ -6,27 +6,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from slas.models import AlertKind
 from slas.selectors import compliance_report
 from triage.review.selectors.common import Shared
 from triage.review.weeks import ReviewWeek
-
-SHOWN = 12
-
-
-@dataclass
-class Breach:
-    cluster: object
-    target: str
-    happened_at: object
-    level_message: str
 
 
 @dataclass
 class SlaSection:
     week: ReviewWeek
     shared: Shared
-    breaches: list[Breach] = field(default_factory=list)
+    breaches: list = field(default_factory=list)  # the newest of the week, with their cluster
+    breach_count: int = 0
     breaches_before: int = 0
     compliance: dict[str, Any] | None = None
     compliance_before: dict[str, Any] | None = None
@@ -41,36 +31,19 @@ class SlaSection:
     def due_count(self) -> int:
         return self.shared.due_total
 
-    @property
-    def shown_breaches(self) -> list[Breach]:
-        return self.breaches[:SHOWN]
-
-
-def _breaches(alerts, start, end) -> list[Breach]:
-    """One breach per clock and target (a clock breaches once per window), newest first."""
-    seen, found = set(), []
-    for alert in sorted(alerts, key=lambda a: (a.happened_at, a.pk), reverse=True):
-        if alert.kind != AlertKind.BREACH or not start <= alert.happened_at < end:
-            continue
-        key = (alert.cluster_id, alert.target, alert.cycle)
-        if key in seen:
-            continue
-        seen.add(key)
-        found.append(Breach(alert.cluster, alert.get_target_display(), alert.happened_at, alert.message))
-    return found
-
 
 def sla_status(week: ReviewWeek, shared: Shared) -> SlaSection:
-    """Breaches of this week and last (from the alerts the page reads once) and two weeks of compliance
-    (one query)."""
-    alerts = shared.alerts()
+    """Breaches of this week and last (one query, by when the deadline was missed) and two weeks of
+    compliance (one query)."""
+    breaches, count, before = shared.breaches()
     report = compliance_report(weeks=2, now=week.now, through=week.start)["weeks"]
-    before, this = report if len(report) == 2 else (None, None)
+    last, this = report if len(report) == 2 else (None, None)
     return SlaSection(
         week=week,
         shared=shared,
-        breaches=_breaches(alerts, week.start, week.end),
-        breaches_before=len(_breaches(alerts, week.previous.start, week.previous.end)),
+        breaches=breaches,
+        breach_count=count,
+        breaches_before=before,
         compliance=this,
-        compliance_before=before,
+        compliance_before=last,
     )

@@ -11,7 +11,7 @@ from typing import Any
 from django.db.models import Case, F, IntegerField, Value, When, Window
 from django.db.models.functions import RowNumber
 
-from metrics.selectors import cluster_daily_series, clusters_with_volume
+from metrics.selectors import busiest_clusters, cluster_daily_series
 from tickets.models import BugCluster, ClusterKind, ClusterStatus, Segment
 from tickets.selectors import cluster_list, ticket_list
 from triage.review.selectors.common import Shared, change
@@ -50,15 +50,14 @@ class TopSection:
 def busiest_bug_clusters(week: ReviewWeek, *, limit: int) -> list[BugCluster]:
     """Bug clusters with the most tickets this week (so far), then by id; with `period_tickets` and
     `compare_tickets` (the same weekdays of last week). One query over the daily rollup."""
-    clusters = cluster_list().filter(kind=ClusterKind.BUG).exclude(status=ClusterStatus.MERGED)
-    ranked = clusters_with_volume(
-        clusters,
+    return busiest_clusters(
+        cluster_list().filter(kind=ClusterKind.BUG).exclude(status=ClusterStatus.MERGED),
         day_from=week.monday,
         day_to=week.last_day,
         compare_from=week.previous.monday,
         compare_to=week.compare_last_day,
+        limit=limit,
     )
-    return list(ranked.filter(period_tickets__gt=0).order_by("-period_tickets", "pk")[:limit])
 
 
 def weekly_volumes(week: ReviewWeek, cluster_ids: list[int], weeks: int = SPARK_WEEKS) -> dict[int, list[int]]:

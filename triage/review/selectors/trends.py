@@ -4,15 +4,12 @@ the feedback share (target 5-10%)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
-
-from django.db.models import Count
 
 from metrics.selectors import ticket_volume_by_kind
 from tickets.models import FeedbackKind
-from tickets.selectors import ticket_list
-from triage.review.selectors.common import change
+from triage.review.selectors.common import Shared, change
 from triage.review.weeks import ReviewWeek
 
 TREND_WEEKS = 8
@@ -31,6 +28,7 @@ class TrendsSection:
     other: int = 0
     by_kind: list[tuple[str, int]] = field(default_factory=list)
     top_types: list[tuple[str, int]] = field(default_factory=list)
+    types_counted_at: datetime | None = None
     weekly: list[int] = field(default_factory=list)
     spark_weeks: list[ReviewWeek] = field(default_factory=list)
 
@@ -45,8 +43,9 @@ class TrendsSection:
         return None if share is None else low <= share <= high
 
 
-def ticket_trends(week: ReviewWeek, shared=None) -> TrendsSection:
-    """Two queries: daily tickets per kind over 8 weeks (the rollup) and the week's tickets per type."""
+def ticket_trends(week: ReviewWeek, shared: Shared) -> TrendsSection:
+    """One query: daily tickets per kind over 8 weeks (the rollup); the tickets per type come from the
+    week's snapshot (counted with its patterns by the hourly task), read once for the page."""
     first = week.monday - timedelta(days=7 * (TREND_WEEKS - 1))
     volume = ticket_volume_by_kind(day_from=first, day_to=week.sunday)
     weekly = [0] * TREND_WEEKS
@@ -62,14 +61,8 @@ def ticket_trends(week: ReviewWeek, shared=None) -> TrendsSection:
             previous += n
     total = sum(kinds.values())
     bugs = kinds.get(FeedbackKind.BUG_REPORT, 0)
-    types = (
-        ticket_list()
-        .filter(reported_at__gte=week.start, reported_at__lt=week.end, ticket_type__isnull=False)
-        .order_by()
-        .values("ticket_type__name")
-        .annotate(n=Count("id"))
-        .order_by("-n", "ticket_type__name")[:TOP_TYPES]
-    )
+    snapshot = shared.snapshot()
+    types = (snapshot.type_counts or []) if snapshot else []
     return TrendsSection(
         week=week,
         total=total,
@@ -78,7 +71,8 @@ def ticket_trends(week: ReviewWeek, shared=None) -> TrendsSection:
         bugs=bugs,
         other=total - bugs,
         by_kind=sorted(((KIND_LABELS.get(k, k), n) for k, n in kinds.items()), key=lambda kv: -kv[1]),
-        top_types=[(row["ticket_type__name"], row["n"]) for row in types],
+        top_types=[(row["name"], row["tickets"]) for row in types[:TOP_TYPES]],
+        types_counted_at=snapshot.computed_at if snapshot else None,
         weekly=weekly,
         spark_weeks=week.weeks_back(TREND_WEEKS),
     )
