@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date, datetime
 
-from django.db.models import OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import OuterRef, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 
 from metrics.filters import FixImpactFilterSet
@@ -61,37 +61,50 @@ def fix_impact_list(*, filters=None, request=None) -> QuerySet[FixImpact]:
 # --- A week at a glance (the weekly review reads these) -----------------------------------------
 
 
+BUSIEST_CANDIDATES = 10  # clusters ranked per cluster wanted, before the clusters' own filters apply
+
+
 def busiest_clusters(
     clusters: QuerySet, *, day_from: date, day_to: date, compare_from: date, compare_to: date, limit: int
 ) -> list:
     """The `limit` clusters of `clusters` with the most tickets on days `day_from`..`day_to` (then by id), each
-    with `period_tickets` and `compare_tickets` (its tickets on `compare_from`..`compare_to`); one query.
+    with `period_tickets` and `compare_tickets` (its tickets on `compare_from`..`compare_to`).
 
-    The ranking reads only the rollup's day index (the clusters are a filter on it); the sums are read
-    again for the few clusters kept, so the week's thousands of active clusters are never joined.
+    Ranks every cluster on the rollup's day index alone (an index-only scan, no join), keeps the best
+    candidates and applies `clusters`' filters to those: one query. Only when the filters leave fewer
+    than `limit` of a full candidate list (most busy clusters are of another kind) does a second query
+    rank the filtered clusters directly.
     """
-    in_period = Q(day__gte=day_from, day__lte=day_to)
-    ranked = (
-        DailyClusterVolume.objects.filter(in_period, cluster__in=clusters.values("pk"))
-        .values("cluster_id")
-        .annotate(n=Sum("count"))
-        .filter(n__gt=0)
-        .order_by("-n", "cluster_id")
-        .values("cluster_id")[:limit]
-    )
+    in_period = DailyClusterVolume.objects.filter(day__gte=day_from, day__lte=day_to)
+
+    def ranked(volumes: QuerySet, size: int) -> QuerySet:
+        return (
+            volumes.values("cluster_id")
+            .annotate(n=Sum("count"))
+            .filter(n__gt=0)
+            .order_by("-n", "cluster_id")
+            .values("cluster_id")[:size]
+        )
 
     def total(day_a: date, day_b: date) -> Subquery:
         days = DailyClusterVolume.objects.filter(cluster_id=OuterRef("pk"), day__gte=day_a, day__lte=day_b)
         return Subquery(days.order_by().values("cluster_id").annotate(n=Sum("count")).values("n")[:1])
 
-    return list(
-        clusters.filter(pk__in=ranked)
-        .annotate(
-            period_tickets=Coalesce(total(day_from, day_to), 0),
-            compare_tickets=Coalesce(total(compare_from, compare_to), 0),
+    def read(candidates: QuerySet) -> list:
+        return list(
+            clusters.filter(pk__in=candidates)
+            .annotate(
+                period_tickets=Coalesce(total(day_from, day_to), 0),
+                compare_tickets=Coalesce(total(compare_from, compare_to), 0),
+            )
+            .order_by("-period_tickets", "pk")[:limit]
         )
-        .order_by("-period_tickets", "pk")
-    )
+
+    size = limit * BUSIEST_CANDIDATES
+    found = read(ranked(in_period, size))
+    if len(found) < limit and in_period.values("cluster_id").distinct().count() > size:
+        found = read(ranked(in_period.filter(cluster__in=clusters.values("pk")), limit))
+    return found
 
 
 def cluster_daily_series(*, cluster_ids: list[int], day_from: date, day_to: date) -> dict[int, dict[date, int]]:

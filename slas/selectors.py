@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, F, Q, QuerySet, Window
+from django.db.models import Count, F, QuerySet, Subquery, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
@@ -362,19 +362,24 @@ def compliance_report(
 
 def breaches_in_weeks(*, start: datetime, middle: datetime, end: datetime, limit: int) -> tuple[list[Alert], int, int]:
     """SLA breaches by when they happened (the alert's `due_at`, the deadline missed): the newest `limit` of
-    [middle, end) with their cluster, how many there were in [middle, end) and in [start, middle); one query."""
-    in_second = Q(due_at__gte=middle)
+    [middle, end) with their cluster, how many there were in [middle, end) and in [start, middle); one query
+    (the counts read the partial index alone)."""
+    breaches = Alert.objects.filter(kind=AlertKind.BREACH)
+    second = breaches.filter(due_at__gte=middle, due_at__lt=end)
+    first = breaches.filter(due_at__gte=start, due_at__lt=middle)
+
+    def count(alerts: QuerySet) -> Subquery:
+        return Subquery(alerts.order_by().values("kind").annotate(n=Count("id")).values("n")[:1])
+
     rows = list(
-        Alert.objects.filter(kind=AlertKind.BREACH, due_at__gte=start, due_at__lt=end)
+        Alert.objects.filter(pk__in=second.order_by("-due_at", "-id").values("pk")[:limit])
         .select_related("cluster")
-        .annotate(
-            second=Window(Count("id", filter=in_second)),
-            first=Window(Count("id", filter=~in_second)),
-        )
-        .order_by("-due_at", "-id")[:limit]
+        .annotate(second=count(second), first=count(first))
+        .order_by("-due_at", "-id")
     )
-    second, first = (rows[0].second, rows[0].first) if rows else (0, 0)
-    return [a for a in rows if a.due_at >= middle], second, first
+    if rows:
+        return rows, rows[0].second or 0, rows[0].first or 0
+    return [], 0, first.count()
 
 
 def volume_alerts_in_period(*, start: datetime, end: datetime, per_kind: int) -> list[Alert]:

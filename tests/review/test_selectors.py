@@ -235,3 +235,16 @@ def test_the_meeting_record_opens_with_last_week_action_items(review_now, produc
     assert [i.pk for i in section.last_week_actions] == [last.pk] and section.last_week_open == 1
     assert [i.text for i in section.decisions] == ["Ship behind a flag"] and section.actions == []
     assert older not in section.last_week_actions
+
+
+def test_the_busiest_bug_clusters_are_found_when_busier_clusters_of_other_kinds_crowd_the_candidates(
+    review_now, monkeypatch
+):
+    monkeypatch.setattr("metrics.selectors.BUSIEST_CANDIDATES", 1)
+    ideas = [ClusterFactory(title=f"Idea {i}", kind=ClusterKind.FEATURE_REQUEST) for i in range(2)]
+    bug = ClusterFactory(title="Quiet bug")
+    for idea in ideas:
+        file(idea, [local(THIS_MONDAY, 9 + h) for h in range(5)], kind="feature_request", type_key="feature_request")
+    file(bug, [local(THIS_MONDAY, 9)])
+    rollup()
+    assert [row.cluster.title for row in top_clusters(week_current(), limit=1).rows] == ["Quiet bug"]

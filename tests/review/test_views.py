@@ -230,3 +230,13 @@ def test_reports_download_and_send(client, product_lead, review_now, mailoutbox,
     ]
     response = client.post(reverse("review:report_send", args=[WEEK]), {"recipients": "lead@, b@example.com"}, **HTMX)
     assert response.status_code == 422 and "Not an email address: lead@" in response.content.decode()
+
+
+def test_the_rest_of_the_weeks_fixes_load_when_asked(client, product_lead, agent, review_now, monkeypatch):
+    monkeypatch.setattr("triage.review.selectors.fixes.FULL_ROWS", 0)
+    full_week(product_lead)
+    client.force_login(agent)
+    page = client.get("/review/").content.decode()
+    assert "1 more fix changed verdict this week" in page and 'id="row-fixes-' not in page
+    more = client.get(reverse("review:fixes_more", args=[WEEK])).content.decode()
+    assert "Fixed but not working" in more and "No change" in more

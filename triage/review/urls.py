@@ -9,6 +9,7 @@ app_name = "review"
 urlpatterns = [
     path("", views.review_current, name="current"),
     path("<str:week>/", views.review_week, name="week"),
+    path("<str:week>/fixes/", views.fixes_more, name="fixes_more"),
     path("<str:week>/report.md", views.report_md, name="report_md"),
     path("<str:week>/report.csv", views.report_csv_view, name="report_csv"),
     path("<str:week>/report/", views.report_print, name="report_print"),

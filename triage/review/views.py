@@ -20,6 +20,7 @@ from triage.review import actions
 from triage.review.cells import cell_context, form_context
 from triage.review.report import report_csv, report_filename, report_markdown, review_report
 from triage.review.sections import SECTION_KEYS, review_page
+from triage.review.selectors.fixes import fixes_changed
 from triage.review.selectors.meeting import report_deliveries
 from triage.review.weeks import BadWeek, ReviewWeek, week_current, week_parse
 
@@ -149,6 +150,15 @@ def cluster_form(request: HttpRequest, week: ReviewWeek, pk: int, action: str) -
     section = request.GET.get("section") if request.GET.get("section") in SECTION_KEYS else "top"
     context = form_context(cluster=cluster, section=section, week=week, request=request, action=action)
     return render(request, f"triage/review/forms/{FORMS[action]}.html", context)
+
+
+@login_required
+@require_GET
+@week_view
+def fixes_more(request: HttpRequest, week: ReviewWeek) -> HttpResponse:
+    """The rest of the week's verdict changes, one line each (loaded when asked: the page shows the first)."""
+    _require(request, VIEW_PERM)
+    return render(request, "triage/review/sections/fixes_more.html", {"rows": fixes_changed(week).compact})
 
 
 def _download(body: str, content_type: str, filename: str) -> HttpResponse:

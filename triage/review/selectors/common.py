@@ -19,14 +19,14 @@ from tickets.models import BugCluster, ClusterEvent, Role
 from triage.models import WeekPatterns
 from triage.review.weeks import ReviewWeek
 
-BREACHES_SHOWN = 12
-VOLUME_ALERTS_SHOWN = 10
+BREACHES_SHOWN = 8
+VOLUME_ALERTS_SHOWN = 6
 # What people did or said on a cluster (alerts and ticket additions are left out of the row's "latest").
 STORY_KINDS = tuple(
     k for k in ClusterEvent.Kind.values if k not in (ClusterEvent.Kind.TICKET_ADDED, ClusterEvent.Kind.ALERT)
 )
 DUE_DAYS = 7
-DUE_SHOWN = 12
+DUE_SHOWN = 8
 
 
 @dataclass
