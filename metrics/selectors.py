@@ -111,7 +111,7 @@ def cluster_daily_series(*, cluster_ids: list[int], day_from: date, day_to: date
     """Tickets per day of each cluster from the rollup (days with none are absent); one query."""
     series: dict[int, dict[date, int]] = defaultdict(dict)
     rows = DailyClusterVolume.objects.filter(cluster_id__in=cluster_ids, day__gte=day_from, day__lte=day_to)
-    for cluster_id, day, count in rows.values_list("cluster_id", "day", "count"):
+    for cluster_id, day, count in rows.order_by().values_list("cluster_id", "day", "count"):  # no join to order
         series[cluster_id][day] = count
     return series
 
@@ -125,10 +125,21 @@ def ticket_volume_by_kind(*, day_from: date, day_to: date) -> dict[date, dict[st
     return volume
 
 
-def fix_verdict_changes(*, start: datetime, end: datetime) -> list[FixVerdictChange]:
-    """Verdicts reached or changed in [start, end), oldest first, each with its fix, cluster and owner; one query."""
-    return list(
+def fix_verdict_changes(
+    *, start: datetime, end: datetime, cluster_fields: tuple[str, ...] = ()
+) -> list[FixVerdictChange]:
+    """Verdicts reached or changed in [start, end), oldest first, each with its fix (deploy time and daily
+    series only), cluster and owner; one query. `cluster_fields` limits what is read of each cluster
+    (and its owner) to what the caller shows; the default reads all of it."""
+    changes = (
         FixVerdictChange.objects.filter(measured_at__gte=start, measured_at__lt=end)
         .select_related("fix_impact", "fix_impact__cluster", "fix_impact__cluster__owner")
         .order_by("measured_at", "id")
     )
+    if cluster_fields:
+        changes = changes.only(
+            "measured_at", "verdict", "provisional_verdict", "previous_verdict", "previous_provisional_verdict",
+            "change_pct", "days_observed", "fix_impact__deployed_at", "fix_impact__series", "fix_impact__cluster",
+            *(f"fix_impact__cluster__{name}" for name in cluster_fields),
+        )  # fmt: skip
+    return list(changes)

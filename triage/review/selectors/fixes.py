@@ -15,6 +15,11 @@ from triage.review.weeks import ReviewWeek
 FAILED = (Verdict.NO_CHANGE, Verdict.WORSE, Verdict.REGRESSED)
 REOPENABLE = (ClusterStatus.FIXED, ClusterStatus.VERIFIED)
 LABELS = dict(Verdict.CHOICES)
+# What a row and its cell show of a cluster (and its owner); nothing else is read.
+CELL_FIELDS = (
+    "title", "kind", "status", "priority", "owner", "fix_eta", "workaround", "merged_into",
+    "owner__username", "owner__first_name", "owner__last_name",
+)  # fmt: skip
 FULL_ROWS = 10
 
 
@@ -81,7 +86,7 @@ def fixes_changed(week: ReviewWeek, shared: Shared | None = None) -> FixesSectio
     """One query: the week's verdict changes with their fix and cluster. Failed fixes first, then by change."""
     first_of: dict[int, object] = {}
     last_of: dict[int, object] = {}
-    for change in fix_verdict_changes(start=week.start, end=week.end):
+    for change in fix_verdict_changes(start=week.start, end=week.end, cluster_fields=CELL_FIELDS):
         first_of.setdefault(change.fix_impact_id, change)
         last_of[change.fix_impact_id] = change
     rows = []
