@@ -20,7 +20,7 @@ CELL_FIELDS = (
     "title", "kind", "status", "priority", "owner", "fix_eta", "workaround", "merged_into",
     "owner__username", "owner__first_name", "owner__last_name",
 )  # fmt: skip
-FULL_ROWS = 10
+FULL_ROWS = 6
 
 
 @dataclass

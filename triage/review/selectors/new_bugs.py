@@ -12,7 +12,7 @@ from tickets.selectors import cluster_list, ticket_list
 from triage.review.selectors.common import Shared
 from triage.review.weeks import ReviewWeek
 
-NEW_LIMIT = 8
+NEW_LIMIT = 6
 # Where a type has them, these say how to reproduce the bug; they are shown first and in full.
 REPRO_KEYS = (
     ("steps_to_reproduce", "Steps to reproduce"),
