@@ -58,6 +58,11 @@ def fix_impact_list(*, filters=None, request=None) -> QuerySet[FixImpact]:
     return filterset.qs if filterset.is_valid() else filterset.queryset.none()
 
 
+def fix_impact_get(*, cluster) -> FixImpact | None:
+    """A fix's measurement as last taken (pages show when); measuring is beat's job, or an explicit POST."""
+    return FixImpact.objects.filter(cluster=cluster).first()
+
+
 # --- A week at a glance (the weekly review reads these) -----------------------------------------
 
 

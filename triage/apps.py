@@ -6,22 +6,20 @@ class TriageConfig(AppConfig):
     name = "triage"
     verbose_name = "Triage"
 
-    def ready(self) -> None:
-        checks.register(embedded_defaults_check)
-        from tickets.models import Role
-        from tickets.roles import EXTRA_ROLE_PERMISSIONS
-        from triage import receivers
-        from triage.review import tasks  # noqa: F401  (registers the review's Celery tasks)
+    @property
+    def role_permissions(self) -> dict[str, list[str]]:
+        from tickets.models import Role  # not at import time: app configs load before models
 
-        receivers.connect()
         # The weekly review: product leads run it; agents and customer success read it (admins have all).
-        grants = {
+        return {
             Role.PRODUCT_LEAD: ["triage.view_review", "triage.run_review"],
             Role.AGENT: ["triage.view_review"],
             Role.CUSTOMER_SUCCESS: ["triage.view_review"],
         }
-        for role, names in grants.items():
-            EXTRA_ROLE_PERMISSIONS[role] += [name for name in names if name not in EXTRA_ROLE_PERMISSIONS[role]]
+
+    def ready(self) -> None:
+        checks.register(embedded_defaults_check)
+        from triage.review import tasks  # noqa: F401  (registers the review's Celery tasks)
 
 
 def embedded_defaults_check(app_configs=None, **kwargs):

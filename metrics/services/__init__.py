@@ -12,6 +12,8 @@ from metrics.services.fixes import (
     fix_verification_guard,
     metrics_catch_up,
 )
+from metrics.services.history import fix_verdict_history_rebuild
+from metrics.services.remeasure import fix_impacts_changed, fix_impacts_remeasure_changed
 from metrics.services.rollup import (
     rollup_ensure,
     rollup_rebuild,
@@ -19,7 +21,6 @@ from metrics.services.rollup import (
     rollup_ticket_moved,
     rollup_tickets_assigned,
 )
-from metrics.services.verdicts import fix_verdict_history_rebuild
 
 __all__ = [
     "cluster_verify",
@@ -27,8 +28,10 @@ __all__ = [
     "fix_impacts_catch_up",
     "fix_impact_recompute",
     "fix_impact_register",
+    "fix_impacts_changed",
     "fix_impacts_discover",
     "fix_impacts_recompute_due",
+    "fix_impacts_remeasure_changed",
     "fix_impacts_reopen_backfilled",
     "fix_verdict_history_rebuild",
     "fix_verification_guard",

@@ -33,7 +33,8 @@ def test_fix_page_shows_the_verdict_the_plot_and_the_figures(client, agent, meas
     assert response.status_code == 200
     assert "Verdict:" in html and "verdict-complete" in html
     assert "<svg" in html and 'class="deploy"' in html and 'class="band"' in html and "fix deployed" in html
-    assert html.count('class="bar after"') == 30
+    plot, legend = html.split('class="plot-legend"', 1)
+    assert plot.count('class="bar after"') == 30 and 'class="bar after"' in legend
     assert "Baseline weekday profile" in html and "95% interval" in html
     assert "Verify the fix" in html  # agents confirm fixes
     assert reverse("metrics:fix_mark_fixed", args=[measured.pk]) not in html  # only product leads
@@ -156,12 +157,18 @@ def test_nav_links_to_fixes_and_success_metrics(client, agent):
     assert reverse("metrics:fix_list") in html and reverse("metrics:success") in html
 
 
-def test_a_fix_recorded_without_the_service_is_measured_when_opened(client, product_lead):
+def test_a_fix_recorded_without_the_service_is_measured_by_beat_not_by_the_page(client, product_lead):
+    from metrics.tasks import fix_impacts_daily_task
+
     cluster = ClusterFactory(status=ClusterStatus.FIXED)
     deploy_day = local_day(timezone.now()) - timedelta(days=31)
     history(cluster, deploy_day=deploy_day, per_day=8, effect=2.5, days_after=30)
     type(cluster).objects.filter(pk=cluster.pk).update(fix_deployed_at=at(deploy_day))
     client.force_login(product_lead)
+    html = client.get(reverse("metrics:fix_impact", args=[cluster.pk])).content.decode()
+    assert not FixImpact.objects.filter(cluster=cluster).exists()  # a GET never measures (nor writes)
+    assert "verdict-worse" not in html
+    fix_impacts_daily_task()  # the hourly beat task
     html = client.get(reverse("metrics:fix_impact", args=[cluster.pk])).content.decode()
     assert "verdict-worse" in html
     assert FixImpact.objects.get(cluster=cluster).verdict == Verdict.WORSE

@@ -13,8 +13,8 @@ from metrics.services import fix_impacts_recompute_due, fix_verdict_history_rebu
 from metrics.services.rollup import local_day
 from tests.metrics.factories import at, history
 from tests.tickets.factories import ClusterFactory
+from tickets.clusters.services import cluster_mark_fixed
 from tickets.models import ClusterStatus
-from tickets.services import cluster_mark_fixed
 
 pytestmark = pytest.mark.django_db
 

@@ -13,8 +13,9 @@ from django.db.models import Count, Q
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from tickets.clusters.services import cluster_create
+from tickets.intake.services import ticket_create
 from tickets.models import BugCluster, ClusterEvent, ClusterKind, ClusterStatus, Ticket
-from tickets.services import cluster_create, ticket_create
 from triage.review.weeks import ReviewWeek, week_current, week_of
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

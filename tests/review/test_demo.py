@@ -8,7 +8,7 @@ import pytest
 from django.core.management import call_command
 
 from metrics.impact import Verdict
-from triage.review.demo import FEATURE_BUG, PAYMENT_BUG
+from triage.demo.review import FEATURE_BUG, PAYMENT_BUG
 from triage.review.sections import review_page
 from triage.review.weeks import week_current
 

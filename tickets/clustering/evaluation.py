@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.utils.dateparse import parse_datetime
 
-from tickets.clustering.engine import ticket_assign
+from tickets.clustering.assignment import ticket_assign
 from tickets.models import FeedbackKind, Ticket
 
 EVAL_SOURCE = "replay"

@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.middleware.csrf import get_token
 
 from slas.selectors import sla_states
+from tickets.clustering.selectors import cluster_possible_duplicates
 from tickets.models import BugCluster
-from tickets.selectors import cluster_possible_duplicates
 from triage.review.selectors.common import latest_events, people_list
 from triage.review.weeks import ReviewWeek
 from triage.templatetags.review_tags import cell_state

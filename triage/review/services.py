@@ -22,19 +22,19 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
-from tickets.corrections import cluster_merge
-from tickets.models import BugCluster, ClusterStatus
-from tickets.patterns import evidence_patterns
-from tickets.selectors import ticket_list, ticket_type_list_active
-from tickets.services import (
+from tickets.clusters.corrections import cluster_merge
+from tickets.clusters.details import cluster_update_details
+from tickets.clusters.patterns import evidence_patterns
+from tickets.clusters.services import (
     cluster_acknowledge,
     cluster_assign_owner,
     cluster_mark_fixed,
     cluster_respond,
     cluster_set_priority,
     cluster_set_status,
-    cluster_update_details,
 )
+from tickets.intake.selectors import ticket_list, ticket_type_list_active
+from tickets.models import BugCluster, ClusterStatus
 from triage.models import MeetingItem, ReportDelivery, WeekPatterns
 from triage.review.report import report_csv, report_filename, report_markdown, report_subject, review_report
 from triage.review.weeks import ReviewWeek, week_current, week_of

@@ -7,8 +7,9 @@ from typing import Any
 
 from django.db.models import Avg, Count, FloatField, JSONField, OuterRef, Subquery, Window
 
+from tickets.clusters.selectors import cluster_list
+from tickets.intake.selectors import ticket_list
 from tickets.models import BugCluster, ClusterKind, ClusterStatus
-from tickets.selectors import cluster_list, ticket_list
 from triage.review.selectors.common import Shared
 from triage.review.weeks import ReviewWeek
 

@@ -12,8 +12,9 @@ from django.db.models import Case, F, IntegerField, Value, When, Window
 from django.db.models.functions import RowNumber
 
 from metrics.selectors import busiest_clusters, cluster_daily_series
+from tickets.clusters.selectors import cluster_list
+from tickets.intake.selectors import ticket_list
 from tickets.models import BugCluster, ClusterKind, ClusterStatus, Segment
-from tickets.selectors import cluster_list, ticket_list
 from triage.review.selectors.common import Shared, change
 from triage.review.weeks import ReviewWeek
 
