@@ -240,3 +240,14 @@ def test_the_rest_of_the_weeks_fixes_load_when_asked(client, product_lead, agent
     assert "1 more fix changed verdict this week" in page and 'id="row-fixes-' not in page
     more = client.get(reverse("review:fixes_more", args=[WEEK])).content.decode()
     assert "Fixed but not working" in more and "No change" in more
+
+
+def test_the_review_counts_and_shows_times_in_the_organisations_zone_whatever_the_browsers(
+    client, product_lead, review_now
+):
+    full_week(product_lead)
+    client.force_login(product_lead)
+    client.cookies["tz"] = "Asia/Tokyo"  # 14 hours ahead of New York: Thursday already there
+    page = client.get("/review/").content.decode()
+    assert "America/New_York" in page and "This week so far (3 of 7 days)" in page
+    assert "Mon 9 Mar 10:00" in page  # the breach, in New York time

@@ -6,6 +6,8 @@ Product leads and admins (`triage.run_review`) run the meeting here; agents and 
 
 from __future__ import annotations
 
+import functools
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -54,9 +56,23 @@ class WeekNotFound(Http404):
     pass
 
 
-def week_view(view):
-    """Parse the URL's week for `view`; a malformed or unknown week answers 404 with a link to the current one."""
+def in_org_timezone(view):
+    """Run `view` in the organisation's time zone: the review's weeks, its figures and the times it shows
+    are the organisation's, whatever zone the reader's browser is in."""
 
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        with timezone.override(timezone.get_default_timezone()):
+            return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def week_view(view):
+    """Parse the URL's week for `view` (in the organisation's time zone); a malformed or unknown week answers
+    404 with a link to the current one."""
+
+    @in_org_timezone
     def wrapper(request, week: str, *args, **kwargs):
         try:
             return view(request, _week(request, week), *args, **kwargs)
@@ -88,6 +104,7 @@ def render_page(request: HttpRequest, week: ReviewWeek, *, override=None, status
 
 @login_required
 @require_GET
+@in_org_timezone
 def review_current(request: HttpRequest) -> HttpResponse:
     """This week's review; `?week=2026-W07` (the week picker) goes to that week."""
     _require(request, VIEW_PERM)
