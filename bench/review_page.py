@@ -218,13 +218,13 @@ def build_history(cursor, lead_id: int) -> None:
         INSERT INTO metrics_fiximpact (cluster_id, deployed_at, deploy_day, verdict, provisional_verdict, reason,
             days_observed, is_final, baseline_tickets, after_tickets, min_baseline_tickets, before_per_day,
             after_per_day, expected_after, change_pct, dow_profile, dispersion, control_used, series, computed_at,
-            created_at, updated_at)
+            created_at, updated_at, inputs_digest)
         SELECT id, deployed, deployed::date,
                CASE WHEN deployed < now() - interval '31 days'
                     THEN (ARRAY['complete','effective','partial','no_change'])[1 + id %% 4] ELSE 'pending' END,
                CASE WHEN deployed < now() - interval '31 days' THEN '' ELSE 'effective' END, '',
                least(30, (now()::date - deployed::date) - 1), deployed < now() - interval '31 days',
-               120, 20, 10, 4, 0.7, 120, -80, '[]', 1, true, %s::jsonb, now(), now(), now()
+               120, 20, 10, 4, 0.7, 120, -80, '[]', 1, true, %s::jsonb, now(), now(), now(), ''
         FROM fixed
         """,
         [FIXES, series],
