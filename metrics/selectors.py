@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from django.db.models import OuterRef, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
@@ -70,10 +70,18 @@ BUSIEST_CANDIDATES = 10  # clusters ranked per cluster wanted, before the cluste
 
 
 def busiest_clusters(
-    clusters: QuerySet, *, day_from: date, day_to: date, compare_from: date, compare_to: date, limit: int
+    clusters: QuerySet,
+    *,
+    day_from: date,
+    day_to: date,
+    compare_from: date,
+    compare_to: date,
+    limit: int,
+    weeks: list[date] = (),
 ) -> list:
     """The `limit` clusters of `clusters` with the most tickets on days `day_from`..`day_to` (then by id), each
-    with `period_tickets` and `compare_tickets` (its tickets on `compare_from`..`compare_to`).
+    with `period_tickets` and `compare_tickets` (its tickets on `compare_from`..`compare_to`), and `weekly`:
+    its tickets in each of the 7-day weeks starting on the days in `weeks`.
 
     Ranks every cluster on the rollup's day index alone (an index-only scan, no join), keeps the best
     candidates and applies `clusters`' filters to those: one query. Only when the filters leave fewer
@@ -96,29 +104,25 @@ def busiest_clusters(
         return Subquery(days.order_by().values("cluster_id").annotate(n=Sum("count")).values("n")[:1])
 
     def read(candidates: QuerySet) -> list:
-        return list(
+        per_week = {f"week_{i}": Coalesce(total(m, m + timedelta(days=6)), 0) for i, m in enumerate(weeks)}
+        found = list(
             clusters.filter(pk__in=candidates)
             .annotate(
                 period_tickets=Coalesce(total(day_from, day_to), 0),
                 compare_tickets=Coalesce(total(compare_from, compare_to), 0),
+                **per_week,
             )
             .order_by("-period_tickets", "pk")[:limit]
         )
+        for cluster in found:
+            cluster.weekly = [getattr(cluster, name) for name in per_week]
+        return found
 
     size = limit * BUSIEST_CANDIDATES
     found = read(ranked(in_period, size))
     if len(found) < limit and in_period.values("cluster_id").distinct().count() > size:
         found = read(ranked(in_period.filter(cluster__in=clusters.values("pk")), limit))
     return found
-
-
-def cluster_daily_series(*, cluster_ids: list[int], day_from: date, day_to: date) -> dict[int, dict[date, int]]:
-    """Tickets per day of each cluster from the rollup (days with none are absent); one query."""
-    series: dict[int, dict[date, int]] = defaultdict(dict)
-    rows = DailyClusterVolume.objects.filter(cluster_id__in=cluster_ids, day__gte=day_from, day__lte=day_to)
-    for cluster_id, day, count in rows.order_by().values_list("cluster_id", "day", "count"):  # no join to order
-        series[cluster_id][day] = count
-    return series
 
 
 def ticket_volume_by_kind(*, day_from: date, day_to: date) -> dict[date, dict[str, int]]:
@@ -133,9 +137,9 @@ def ticket_volume_by_kind(*, day_from: date, day_to: date) -> dict[date, dict[st
 def fix_verdict_changes(
     *, start: datetime, end: datetime, cluster_fields: tuple[str, ...] = ()
 ) -> list[FixVerdictChange]:
-    """Verdicts reached or changed in [start, end), oldest first, each with its fix (deploy time and daily
-    series only), cluster and owner; one query. `cluster_fields` limits what is read of each cluster
-    (and its owner) to what the caller shows; the default reads all of it."""
+    """Verdicts reached or changed in [start, end), oldest first, each with its fix, cluster and owner; one
+    query. `cluster_fields` limits what is read to what the caller shows: of the fix its deploy time only
+    (the daily series with `fix_series`), of each cluster (and its owner) those fields."""
     changes = (
         FixVerdictChange.objects.filter(measured_at__gte=start, measured_at__lt=end)
         .select_related("fix_impact", "fix_impact__cluster", "fix_impact__cluster__owner")
@@ -144,7 +148,12 @@ def fix_verdict_changes(
     if cluster_fields:
         changes = changes.only(
             "measured_at", "verdict", "provisional_verdict", "previous_verdict", "previous_provisional_verdict",
-            "change_pct", "days_observed", "fix_impact__deployed_at", "fix_impact__series", "fix_impact__cluster",
+            "change_pct", "days_observed", "fix_impact__deployed_at", "fix_impact__cluster",
             *(f"fix_impact__cluster__{name}" for name in cluster_fields),
         )  # fmt: skip
     return list(changes)
+
+
+def fix_series(*, fix_ids: list[int]) -> dict[int, list]:
+    """The daily series (61 days around the deploy) of the given measurements, by id; one query."""
+    return dict(FixImpact.objects.filter(pk__in=fix_ids).order_by().values_list("pk", "series"))

@@ -3,11 +3,11 @@ the measurements keep (nothing is measured here)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from metrics.impact import Verdict
 from metrics.models import FixImpact
-from metrics.selectors import fix_verdict_changes
+from metrics.selectors import fix_series, fix_verdict_changes
 from tickets.models import BugCluster, ClusterStatus
 from triage.review.selectors.common import Shared
 from triage.review.weeks import ReviewWeek
@@ -35,6 +35,7 @@ class FixRow:
     change_pct: float | None
     days_observed: int
     measured_at: object
+    series: list = field(default_factory=list)  # the daily plot's points, read for the rows shown in full
 
     @property
     def label(self) -> str:
@@ -83,7 +84,8 @@ class FixesSection:
 
 
 def fixes_changed(week: ReviewWeek, shared: Shared | None = None) -> FixesSection:
-    """One query: the week's verdict changes with their fix and cluster. Failed fixes first, then by change."""
+    """Two queries: the week's verdict changes with their fix and cluster, then the daily series of the fixes
+    shown in full. Failed fixes first, then by change."""
     first_of: dict[int, object] = {}
     last_of: dict[int, object] = {}
     for change in fix_verdict_changes(start=week.start, end=week.end, cluster_fields=CELL_FIELDS):
@@ -107,6 +109,10 @@ def fixes_changed(week: ReviewWeek, shared: Shared | None = None) -> FixesSectio
             )
         )
     rows.sort(key=lambda r: (not r.failed, r.change_pct if r.change_pct is not None else 0.0, r.cluster.pk))
+    full = rows[:FULL_ROWS]
+    series = fix_series(fix_ids=[r.impact.pk for r in full]) if full else {}
+    for row in full:
+        row.series = series.get(row.impact.pk) or []
     if shared is not None:
-        shared.show(r.cluster for r in rows[:FULL_ROWS])
+        shared.show(r.cluster for r in full)
     return FixesSection(rows=rows, week=week)

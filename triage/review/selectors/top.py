@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.db.models import Case, F, IntegerField, Value, When, Window
 from django.db.models.functions import RowNumber
 
-from metrics.selectors import busiest_clusters, cluster_daily_series
+from metrics.selectors import busiest_clusters
 from tickets.clusters.selectors import cluster_list
 from tickets.intake.selectors import ticket_list
 from tickets.models import BugCluster, ClusterKind, ClusterStatus, Segment
@@ -48,9 +47,10 @@ class TopSection:
     spark_weeks: list[ReviewWeek]
 
 
-def busiest_bug_clusters(week: ReviewWeek, *, limit: int) -> list[BugCluster]:
-    """Bug clusters with the most tickets this week (so far), then by id; with `period_tickets` and
-    `compare_tickets` (the same weekdays of last week). One query over the daily rollup."""
+def busiest_bug_clusters(week: ReviewWeek, *, limit: int, spark_weeks: int = SPARK_WEEKS) -> list[BugCluster]:
+    """Bug clusters with the most tickets this week (so far), then by id; with `period_tickets`,
+    `compare_tickets` (the same weekdays of last week) and `weekly` (the last `spark_weeks` weeks, oldest
+    first). One query over the daily rollup."""
     return busiest_clusters(
         cluster_list().filter(kind=ClusterKind.BUG).exclude(status=ClusterStatus.MERGED),
         day_from=week.monday,
@@ -58,20 +58,8 @@ def busiest_bug_clusters(week: ReviewWeek, *, limit: int) -> list[BugCluster]:
         compare_from=week.previous.monday,
         compare_to=week.compare_last_day,
         limit=limit,
+        weeks=[w.monday for w in week.weeks_back(spark_weeks)],
     )
-
-
-def weekly_volumes(week: ReviewWeek, cluster_ids: list[int], weeks: int = SPARK_WEEKS) -> dict[int, list[int]]:
-    """Tickets of each cluster in each of the `weeks` weeks ending with `week`, oldest first; one query."""
-    first = week.monday - timedelta(days=7 * (weeks - 1))
-    series = cluster_daily_series(cluster_ids=cluster_ids, day_from=first, day_to=week.sunday)
-    result = {}
-    for cluster_id in cluster_ids:
-        totals = [0] * weeks
-        for day, count in series.get(cluster_id, {}).items():
-            totals[(day - first).days // 7] += count
-        result[cluster_id] = totals
-    return result
 
 
 def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
@@ -146,10 +134,9 @@ def customers_of(week: ReviewWeek, cluster_ids: list[int]) -> dict[int, tuple[in
 
 
 def top_clusters(week: ReviewWeek, shared: Shared | None = None, *, limit: int = TOP_LIMIT) -> TopSection:
-    """The section: the `limit` busiest bug clusters of the week (four queries whatever the limit)."""
+    """The section: the `limit` busiest bug clusters of the week (three queries whatever the limit)."""
     clusters = busiest_bug_clusters(week, limit=limit)
     ids = [c.pk for c in clusters]
-    weekly = weekly_volumes(week, ids) if ids else {}
     examples = examples_of(week, ids) if ids else {}
     customers = customers_of(week, ids) if ids else {}
     rows = []
@@ -161,7 +148,7 @@ def top_clusters(week: ReviewWeek, shared: Shared | None = None, *, limit: int =
                 tickets=cluster.period_tickets,
                 previous=cluster.compare_tickets,
                 change=change(cluster.period_tickets, cluster.compare_tickets),
-                weekly=weekly.get(cluster.pk, []),
+                weekly=cluster.weekly,
                 examples=examples.get(cluster.pk, []),
                 customers=count,
                 mrr=mrr,
