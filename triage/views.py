@@ -1,5 +1,5 @@
-"""Pages that compose the apps: the signed-in home page, a health check, the favicon and the offline API docs
-(the weekly review is in review/)."""
+"""Pages that compose the apps: the signed-in home page (one per role), a health check, the favicon and the
+offline API docs (the weekly review is in review/)."""
 
 import functools
 from pathlib import Path
@@ -11,13 +11,22 @@ from django.shortcuts import redirect, render
 from django.templatetags.static import static
 
 from tickets.clusters.selectors import home_summary
+from tickets.models import Role
+from triage import homes
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    """Product leads and admins, who run the weekly review, land on this week's; everyone else on the summary."""
+    """Each role's home: product leads and admins run the weekly review, so they land on this week's; customer
+    success its accounts; agents product's questions, then their reports."""
     if request.user.has_perm("triage.run_review"):
         return redirect("review:current")
+    roles = set(request.user.groups.values_list("name", flat=True))
+    if not request.user.is_superuser and Role.PRODUCT_LEAD not in roles:
+        if Role.CUSTOMER_SUCCESS in roles and Role.AGENT not in roles:
+            return render(request, "triage/home_csm.html", homes.csm_home(user=request.user))
+        if Role.AGENT in roles:
+            return render(request, "triage/home_agent.html", homes.agent_home(user=request.user))
     return render(request, "triage/home.html", home_summary(user=request.user))
 
 

@@ -75,7 +75,7 @@ def full_week(lead) -> dict:
     from slas.models import Alert, AlertKind, SlaTimer, Target, TimerState
     from tests.tickets.factories import ClusterFactory, CustomerFactory
     from tickets.models import ClusterStatus
-    from triage.models import MeetingItem, ReportDelivery, WeekPatterns
+    from triage.review.models import MeetingItem, ReportDelivery, WeekPatterns
 
     customer = CustomerFactory(name="Globex", mrr=9000)
     clusters = [ClusterFactory(title=f"Busy bug {i}", priority="P2") for i in range(6)]

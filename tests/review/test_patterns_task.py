@@ -10,7 +10,7 @@ import time_machine
 from tests.review.helpers import LAST_MONDAY, NOW, THIS_MONDAY
 from tests.tickets.factories import plant_login_pattern
 from tickets.models import TicketType
-from triage.models import WeekPatterns
+from triage.review.models import WeekPatterns
 from triage.review.tasks import patterns_refresh_task
 
 pytestmark = pytest.mark.django_db

@@ -9,7 +9,7 @@ import time_machine
 from django.core.exceptions import ImproperlyConfigured
 
 from tests.review.helpers import NOW, full_week
-from triage.models import ReportDelivery
+from triage.review.models import ReportDelivery
 from triage.review.services import report_delivery_send
 from triage.review.tasks import report_weekly_task
 

@@ -12,7 +12,7 @@ from slas.models import Alert, AlertKind, SlaTimer, Target, TimerState
 from tests.review.helpers import LAST_MONDAY, THIS_MONDAY, file, local, rollup
 from tests.tickets.factories import ClusterFactory, CustomerFactory
 from tickets.models import BugCluster, ClusterKind, ClusterStatus, Segment
-from triage.models import MeetingItem, WeekPatterns
+from triage.review.models import MeetingItem, WeekPatterns
 from triage.review.selectors.common import Shared
 from triage.review.selectors.fixes import fixes_changed
 from triage.review.selectors.meeting import meeting_record

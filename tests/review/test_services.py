@@ -11,8 +11,8 @@ from django.utils import timezone
 from tests.review.helpers import LAST_MONDAY, THIS_MONDAY
 from tests.tickets.factories import ClusterFactory
 from tickets.models import BugCluster, ClusterEvent, ClusterStatus
-from triage.models import MeetingItem
 from triage.review import services
+from triage.review.models import MeetingItem
 from triage.review.weeks import week_current
 
 pytestmark = pytest.mark.django_db

@@ -13,7 +13,7 @@ from slas.selectors import working_times_forget
 from tests.review.helpers import full_week
 from tests.tickets.factories import ClusterFactory
 from tickets.models import BugCluster, ClusterEvent, ClusterStatus
-from triage.models import MeetingItem
+from triage.review.models import MeetingItem
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HTTP_HX_REQUEST": "true"}

@@ -43,7 +43,7 @@ from tickets.models import (
     Ticket,
     TicketType,
 )
-from triage.models import MeetingItem
+from triage.review.models import MeetingItem
 from triage.review.services import meeting_item_add, meeting_item_carry_over, week_patterns_refresh
 from triage.review.weeks import ReviewWeek, week_of
 

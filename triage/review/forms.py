@@ -14,7 +14,7 @@ from django.core.validators import validate_email
 from django.utils import timezone
 
 from tickets.models import BugCluster, ClusterStatus, Priority
-from triage.models import MeetingItem
+from triage.review.models import MeetingItem
 from triage.review.selectors.common import Person
 
 DATETIME_INPUT = "%Y-%m-%dT%H:%M"

@@ -35,7 +35,7 @@ from tickets.clusters.services import (
 )
 from tickets.intake.selectors import ticket_list, ticket_type_list_active
 from tickets.models import BugCluster, ClusterStatus
-from triage.models import MeetingItem, ReportDelivery, WeekPatterns
+from triage.review.models import MeetingItem, ReportDelivery, WeekPatterns
 from triage.review.report import report_csv, report_filename, report_markdown, report_subject, review_report
 from triage.review.weeks import ReviewWeek, week_current, week_of
 

@@ -16,7 +16,7 @@ from django.utils import timezone
 from slas.models import SlaTimer
 from slas.selectors import breaches_in_weeks, sla_states, timers_due, volume_alerts_in_period
 from tickets.models import BugCluster, ClusterEvent, Role
-from triage.models import WeekPatterns
+from triage.review.models import WeekPatterns
 from triage.review.weeks import ReviewWeek
 
 BREACHES_SHOWN = 8

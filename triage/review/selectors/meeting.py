@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from triage.models import MeetingItem, ReportDelivery
+from triage.review.models import MeetingItem, ReportDelivery
 from triage.review.weeks import ReviewWeek
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from slas.models import AlertKind
-from triage.models import WeekPatterns
+from triage.review.models import WeekPatterns
 from triage.review.selectors.common import Shared
 from triage.review.weeks import ReviewWeek
 

@@ -7,9 +7,8 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
 
-    initial = True
-
     dependencies = [
+        ('triage', '0002_seed_handoff_triggers'),
         ('tickets', '0005_spike_details_db_default'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('slas', '0003_alert_kind_spike'),
+        ('slas', '0005_seed_feedback_kind_policies'),
         ('tickets', '0005_spike_details_db_default'),
     ]
 

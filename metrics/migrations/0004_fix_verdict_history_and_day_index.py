@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('metrics', '0002_fix_impact_inputs_digest'),
+        ('metrics', '0003_fix_regression_flag'),
         ('tickets', '0005_spike_details_db_default'),
     ]
 
