@@ -18,6 +18,7 @@ urlpatterns = [
     path("slas/", include("slas.urls")),
     path("metrics/", include("metrics.urls")),
     path("accounts/", include("triage.accounts.urls")),
+    path("review/", include("triage.review.urls")),
 ]
 
 if settings.USING_EMBEDDED_DATABASE or settings.DEBUG:

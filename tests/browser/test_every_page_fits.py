@@ -25,7 +25,7 @@ def demo(transactional_db):
 def pages_for(role: str, demo: dict) -> list[str]:
     cluster, fixed = f"/clusters/{demo['cluster']}/", demo["fixed"]
     return {
-        Role.AGENT: ["/", "/reports/new/", "/reports/", "/reports/?show=waiting", "/clusters/", cluster],
+        Role.AGENT: ["/", "/reports/new/", "/reports/", "/reports/?show=waiting", "/clusters/", cluster, "/review/"],
         Role.PRODUCT_LEAD: [
             "/",
             "/clusters/",
@@ -37,7 +37,7 @@ def pages_for(role: str, demo: dict) -> list[str]:
             "/slas/",
             "/slas/compliance/",
         ],
-        Role.CUSTOMER_SUCCESS: ["/", "/clusters/", cluster, "/metrics/success/", "/slas/"],
+        Role.CUSTOMER_SUCCESS: ["/", "/clusters/", cluster, "/metrics/success/", "/slas/", "/review/"],
         Role.ADMIN: ["/", "/clusters/", "/admin/", "/api/v1/docs/", "/api/v1/redoc/"],
     }[role]
 
