@@ -1,4 +1,5 @@
-"""Metrics data: daily ticket counts (the rollup) and one fix-impact measurement per fixed cluster."""
+"""Metrics data: daily ticket counts (the rollup), one fix-impact measurement per fixed cluster and the
+history of its verdicts."""
 
 from django.db import models
 from django.db.models import Q
@@ -21,6 +22,8 @@ class DailyClusterVolume(models.Model):
     class Meta:
         ordering = ["cluster", "day"]
         constraints = [models.UniqueConstraint(fields=["cluster", "day"], name="daily_cluster_volume_unique_day")]
+        # A week's busiest clusters (the weekly review) read one range of days over every cluster.
+        indexes = [models.Index(fields=["day"], include=["cluster", "count"], name="daily_cluster_volume_day")]
 
     def __str__(self) -> str:
         return f"cluster {self.cluster_id} on {self.day}: {self.count}"
@@ -116,3 +119,42 @@ class FixImpact(models.Model):
         if self.verdict == Verdict.PENDING and self.provisional_verdict:
             return self.provisional_verdict
         return self.verdict
+
+
+class FixVerdictChange(models.Model):
+    """One moment a fix's verdict (or its provisional read) was first reached or changed.
+
+    Written by the measurement services whenever a measurement ends with another verdict or
+    provisional read than the one before, so "which fixes changed verdict this week" is a read of
+    this table, never a measurement. `previous_*` are empty for the first verdict of a fix.
+    """
+
+    fix_impact = models.ForeignKey(FixImpact, on_delete=models.CASCADE, related_name="verdict_changes")
+    measured_at = models.DateTimeField(help_text="When the measurement that reached it ran.")
+    verdict = models.CharField(max_length=20, choices=Verdict.CHOICES)
+    provisional_verdict = models.CharField(max_length=20, choices=Verdict.CHOICES, blank=True)
+    previous_verdict = models.CharField(max_length=20, choices=Verdict.CHOICES, blank=True)
+    previous_provisional_verdict = models.CharField(max_length=20, choices=Verdict.CHOICES, blank=True)
+    change_pct = models.FloatField(null=True, blank=True)
+    days_observed = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-measured_at", "-id"]
+        indexes = [models.Index(fields=["measured_at"], name="fix_verdict_change_measured")]
+
+    def __str__(self) -> str:
+        before = self.previous_current_verdict or "none"
+        return f"Fix of cluster {self.fix_impact_id}: {before} -> {self.current_verdict}"
+
+    @property
+    def current_verdict(self) -> str:
+        """The verdict reached, or the provisional read while the 30 days were not complete."""
+        if self.verdict == Verdict.PENDING and self.provisional_verdict:
+            return self.provisional_verdict
+        return self.verdict
+
+    @property
+    def previous_current_verdict(self) -> str:
+        if self.previous_verdict == Verdict.PENDING and self.previous_provisional_verdict:
+            return self.previous_provisional_verdict
+        return self.previous_verdict

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import statistics
 import time
+from bisect import bisect_right
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -11,12 +12,23 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import QuerySet
+from django.db.models import Count, F, QuerySet, Subquery, Window
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from slas.business_time import ALWAYS, WorkingTime
 from slas.filters import SlaTimerFilter
-from slas.models import Alert, BusinessCalendar, Holiday, SlaPolicy, SlaTimer, Target, TimerState
+from slas.models import (
+    VOLUME_ALERT_KINDS,
+    Alert,
+    AlertKind,
+    BusinessCalendar,
+    Holiday,
+    SlaPolicy,
+    SlaTimer,
+    Target,
+    TimerState,
+)
 from tickets.models import Customer, Role, Ticket, cluster_kind_for
 from tickets.models.choices import SEGMENT_RANK, TIER_RANK
 
@@ -30,6 +42,27 @@ def working_times() -> dict[int | None, WorkingTime]:
     for calendar in BusinessCalendar.objects.all():
         result[calendar.pk] = calendar.working_time(holidays[calendar.pk])
     return result
+
+
+_times_cache: dict[str, tuple[float, dict]] = {}
+
+
+def working_times_cached() -> dict[int | None, WorkingTime]:
+    """`working_times()` kept for CONDITIONS_CACHE_SECONDS per process, for pages that show SLA state.
+
+    Saving or deleting a calendar or holiday clears it in this process (see slas.apps); other
+    processes show the change within the same few seconds. Clock sync and the sweep never use it.
+    """
+    cached = _times_cache.get("value")
+    if cached and time.monotonic() - cached[0] < CONDITIONS_CACHE_SECONDS:
+        return cached[1]
+    value = working_times()
+    _times_cache["value"] = (time.monotonic(), value)
+    return value
+
+
+def working_times_forget(**kwargs) -> None:
+    _times_cache.clear()
 
 
 def policies_active() -> list[SlaPolicy]:
@@ -189,13 +222,14 @@ def timer_remaining(timer: SlaTimer, times: dict[int | None, WorkingTime], now: 
     return timer.target_seconds - consumed
 
 
-def sla_states(clusters, *, now: datetime | None = None) -> dict[int, ClusterSla]:
-    """SLA state for many clusters in three queries (timers with policies, calendars, holidays)."""
+def sla_states(clusters, *, now: datetime | None = None, cached_calendars: bool = False) -> dict[int, ClusterSla]:
+    """SLA state for many clusters in three queries (timers with policies, calendars, holidays); in one
+    with `cached_calendars` (pages that only show the state may read calendars a few seconds old)."""
     now = now or timezone.now()
     ids = [c.pk for c in clusters if c is not None]
     if not ids:
         return {}
-    times = working_times()
+    times = working_times_cached() if cached_calendars else working_times()
     by_cluster: dict[int, list[SlaTimer]] = defaultdict(list)
     for timer in SlaTimer.objects.filter(cluster_id__in=ids).select_related("policy"):
         by_cluster[timer.cluster_id].append(timer)
@@ -258,24 +292,33 @@ def _outcome(row: dict, now: datetime) -> str:
     return "pending"
 
 
-def compliance_report(*, weeks: int = 12, now: datetime | None = None) -> dict[str, Any]:
+def compliance_report(
+    *, weeks: int = 12, now: datetime | None = None, through: datetime | None = None
+) -> dict[str, Any]:
     """Per week (by when the window opened): share acknowledged within SLA, median and p90 business
     hours to acknowledge, and share resolved within SLA by priority. Pending windows are left out
-    of the shares (they have not been decided yet)."""
+    of the shares (they have not been decided yet). The last of the `weeks` is the one holding
+    `through` (default: now); outcomes are as of `now`."""
     now = now or timezone.now()
-    since = _week_start(now) - timedelta(weeks=weeks - 1)
+    last = _week_start(through or now)
+    since = last - timedelta(weeks=weeks - 1)
     fields = ("opened_at", "met_at", "met_within", "breached_at", "deadline_at", "elapsed_seconds", "cluster__priority")
     rows = SlaTimer.objects.filter(
-        target__in=(Target.ACKNOWLEDGMENT, Target.RESOLUTION), target_seconds__isnull=False, opened_at__gte=since
-    ).values("target", *fields)
+        target__in=(Target.ACKNOWLEDGMENT, Target.RESOLUTION),
+        target_seconds__isnull=False,
+        opened_at__gte=since,
+        opened_at__lt=last + timedelta(weeks=1),
+    ).order_by().values("target", *fields)  # bucketed below: no need to join clusters to order them
     weeks_data: dict[datetime, dict] = {}
     for i in range(weeks):
         start = since + timedelta(weeks=i)
         weeks_data[start] = {"ack": {"within": 0, "missed": 0, "pending": 0, "elapsed": []}, "res": defaultdict(dict)}
+    starts = list(weeks_data)  # local Monday midnights, in order: a window's week is found by bisection
     for row in rows:
-        bucket = weeks_data.get(_week_start(row["opened_at"]))
-        if bucket is None:
+        position = bisect_right(starts, row["opened_at"]) - 1
+        if position < 0:
             continue
+        bucket = weeks_data[starts[position]]
         outcome = _outcome(row, now)
         if row["target"] == Target.ACKNOWLEDGMENT:
             bucket["ack"][outcome] += 1
@@ -353,3 +396,56 @@ def feedback_ack_target(*, ticket, policies: list[SlaPolicy], times: dict) -> Fe
         return FeedbackAckTarget(policy=policy, due_at=None, met_at=met_at)
     due_at = times.get(policy.calendar_id, ALWAYS).add(ticket.reported_at, policy.ack_minutes * 60.0)
     return FeedbackAckTarget(policy=policy, due_at=due_at, met_at=met_at)
+
+
+# --- A week at a glance (the weekly review reads these) -------------------------------------
+
+
+def breaches_in_weeks(*, start: datetime, middle: datetime, end: datetime, limit: int) -> tuple[list[Alert], int, int]:
+    """SLA breaches by when they happened (the alert's `due_at`, the deadline missed): the newest `limit` of
+    [middle, end) with their cluster, how many there were in [middle, end) and in [start, middle); one query
+    (the counts read the partial index alone)."""
+    breaches = Alert.objects.filter(kind=AlertKind.BREACH)
+    second = breaches.filter(due_at__gte=middle, due_at__lt=end)
+    first = breaches.filter(due_at__gte=start, due_at__lt=middle)
+
+    def count(alerts: QuerySet) -> Subquery:
+        return Subquery(alerts.order_by().values("kind").annotate(n=Count("id")).values("n")[:1])
+
+    rows = list(
+        Alert.objects.filter(pk__in=second.order_by("-due_at", "-id").values("pk")[:limit])
+        .select_related("cluster")
+        .annotate(second=count(second), first=count(first))
+        .order_by("-due_at", "-id")
+    )
+    if rows:
+        return rows, rows[0].second or 0, rows[0].first or 0
+    return [], 0, first.count()
+
+
+def volume_alerts_in_period(*, start: datetime, end: datetime, per_kind: int) -> list[Alert]:
+    """Threshold crossings and spikes raised in [start, end), the newest `per_kind` of each kind, with their
+    cluster; one query."""
+    return list(
+        Alert.objects.filter(kind__in=VOLUME_ALERT_KINDS, created_at__gte=start, created_at__lt=end)
+        .select_related("cluster")
+        .annotate(
+            position=Window(RowNumber(), partition_by=F("kind"), order_by=[F("created_at").desc(), F("id").desc()])
+        )
+        .filter(position__lte=per_kind)
+        .order_by("-created_at", "-id")
+    )
+
+
+def timers_due(*, start: datetime, end: datetime, limit: int) -> tuple[list[SlaTimer], int]:
+    """Running clocks whose deadline falls in [start, end), soonest first: the first `limit` with their
+    cluster, and how many there are in all; one query."""
+    rows = list(
+        SlaTimer.objects.filter(
+            state=TimerState.RUNNING, target_seconds__isnull=False, deadline_at__gte=start, deadline_at__lt=end
+        )
+        .select_related("cluster")
+        .annotate(total=Window(Count("id")))
+        .order_by("deadline_at", "id")[:limit]
+    )
+    return rows, (rows[0].total if rows else 0)

@@ -19,6 +19,7 @@ from slas.selectors import (
     policy_match,
     product_lead_emails,
     working_times,
+    working_times_forget,
 )
 from slas.sweep import claim_batch, schedule
 from tickets.models import OPEN_CLUSTER_STATUSES, BugCluster, ClusterKind, ClusterStatus
@@ -130,9 +131,10 @@ def clocks_resync_open(*, batch_size: int = 200) -> int:
 
 def policy_changed(*, policy: SlaPolicy | None = None) -> None:
     """A policy, calendar or holiday changed (the admin, the API): this process forgets which conditions
-    are in use (others within `CONDITIONS_CACHE_SECONDS`), and open clusters are re-synced after commit
-    in a task."""
+    are in use and the calendars pages show (others within `CONDITIONS_CACHE_SECONDS`), and open clusters
+    are re-synced after commit in a task."""
     policy_conditions_forget()
+    working_times_forget()
     after_commit(task_enqueue, "slas.clocks_resync_open")
 
 

@@ -107,7 +107,9 @@ def alert_row(timer: DueTimer, stage: int, policy: SlaPolicy, due_at, owner, lea
         "stage": stage,
         "level": level,
         "cycle": timer.cycle,
-        "due_at": due_at,
+        # A breach is due at the clock's deadline, also when the sweep finds it late (after an outage or a
+        # policy change): the alert keeps the moment the target was missed, which "breaches this week" reads.
+        "due_at": timer.deadline_at if stage == Stage.BREACH and timer.deadline_at else due_at,
         "message": f"{headline} on #{timer.cluster_id} {timer.title}"[:300],
         "recipients": recipients(stage, owner_email, policy, leads),
         "payload": {

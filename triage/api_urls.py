@@ -17,6 +17,7 @@ from tickets.api import inbound as tickets_inbound_api
 from tickets.api import views as tickets_api
 from triage import views as triage_views
 from triage.accounts import api as accounts_api
+from triage.review import api as review_api
 
 router = DefaultRouter()
 # Each app registers its viewsets here, e.g.:
@@ -44,5 +45,6 @@ urlpatterns = [
     path("redoc/redoc.standalone.js", triage_views.redoc_bundle, name="api-redoc-bundle"),
     path("inbound/<slug:slug>/", tickets_inbound_api.InboundWebhookView.as_view(), name="inbound-webhook"),
     path("tickets/<int:pk>/move/", tickets_corrections_api.TicketMoveView.as_view(), name="ticket-move"),
+    path("review/<str:week>/", review_api.ReviewWeekView.as_view(), name="review-week"),
     path("", include(router.urls)),
 ]

@@ -6,13 +6,15 @@ class TriageConfig(AppConfig):
     name = "triage"
     verbose_name = "Triage"
 
-    # Customer success works its accounts and handoffs; product leads read them.
+    # Customer success works its accounts and handoffs; product leads read them. Product leads run the weekly
+    # review; agents and customer success read it (admins have every permission).
     @property
     def role_permissions(self) -> dict[str, list[str]]:
-        return ACCOUNT_PERMISSIONS
+        return {role: ACCOUNT_PERMISSIONS.get(role, []) + REVIEW_PERMISSIONS.get(role, []) for role in ROLES}
 
     def ready(self) -> None:
         checks.register(embedded_defaults_check)
+        from triage.review import tasks  # noqa: F401  (registers the review's Celery tasks)
 
 
 _READ_ACCOUNTS = ["triage.view_accounthealth", "triage.view_handoff", "triage.view_handofftrigger"]
@@ -20,6 +22,12 @@ ACCOUNT_PERMISSIONS = {
     "customer_success": _READ_ACCOUNTS + ["triage.change_handoff"],
     "product_lead": _READ_ACCOUNTS,
 }
+REVIEW_PERMISSIONS = {
+    "product_lead": ["triage.view_review", "triage.run_review"],
+    "agent": ["triage.view_review"],
+    "customer_success": ["triage.view_review"],
+}
+ROLES = ("agent", "product_lead", "customer_success")
 
 
 def embedded_defaults_check(app_configs=None, **kwargs):

@@ -3,6 +3,7 @@
 import os
 
 from celery import Celery
+from celery.schedules import crontab
 from celery.signals import beat_init, worker_ready
 
 from triage.env import env_int
@@ -47,6 +48,14 @@ app.conf.beat_schedule = {
     "clusters-spike-detect": every(15 * 60, "tickets.clusters_spike_detect", expires=10 * 60),
     # Customer success: assess accounts, raise at-risk handoffs once per window, resend alerts left unsent.
     "accounts-assess": every(15 * 60, "triage.accounts_assess", expires=10 * 60),
+    # The weekly review: last week's Voice-of-Customer report every Monday at 07:00 in the organisation's
+    # time zone (sent once per week however often this fires), and this week's evidence patterns hourly.
+    "review-report-weekly": {
+        "task": "review.report_weekly",
+        "schedule": crontab(minute=0, hour=7, day_of_week="mon"),
+        "options": {"expires": 6 * 3600},
+    },
+    "review-patterns-refresh": every(60 * 60, "review.patterns_refresh"),
 }
 
 

@@ -69,6 +69,22 @@ def env_list(name: str, default: list[str] | None = None) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+def env_email_list(name: str) -> list[str]:
+    """Comma-separated email addresses; refuses anything that is not one, naming it."""
+    from django.core.exceptions import ValidationError
+    from django.core.validators import validate_email
+
+    addresses = env_list(name)
+    for address in addresses:
+        try:
+            validate_email(address)
+        except ValidationError:
+            raise ImproperlyConfigured(
+                f"{name} must be email addresses separated by commas; {address!r} is not one."
+            ) from None
+    return list(dict.fromkeys(addresses))
+
+
 def env_choice(name: str, choices: tuple[str, ...], default: str) -> str:
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":

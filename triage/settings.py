@@ -15,7 +15,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from dotenv import load_dotenv
 
-from triage.env import env_bool, env_choice, env_float, env_int, env_list, env_str
+from triage.env import env_bool, env_choice, env_email_list, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("TRIAGE_VAR_DIR") or BASE_DIR / "var")
@@ -356,6 +356,10 @@ CACHES = {
 METRICS_VERIFY_MIN_REDUCTION = env_int("METRICS_VERIFY_MIN_REDUCTION", 50, minimum=0)
 # Baseline tickets needed for a verdict; 0 means derived from the statistics (10 by default).
 METRICS_MIN_BASELINE_TICKETS = env_int("METRICS_MIN_BASELINE_TICKETS", 0, minimum=0)
+
+# --- The weekly review (triage) -----------------------------------------------
+# Who gets the Voice-of-Customer report every Monday (comma-separated addresses); empty sends nothing.
+REVIEW_REPORT_RECIPIENTS = env_email_list("REVIEW_REPORT_RECIPIENTS")
 
 # --- Production hardening ---------------------------------------------------
 # HTTPS=true (the site is served over TLS, directly or behind a proxy) turns on what `manage.py check

@@ -17,6 +17,7 @@ urlpatterns = [
     path("slas/", include("slas.urls")),
     path("metrics/", include("metrics.urls")),
     path("accounts/", include("triage.accounts.urls")),
+    path("review/", include("triage.review.urls")),
 ]
 
 if settings.STORAGES["default"]["BACKEND"] == "django.core.files.storage.FileSystemStorage":

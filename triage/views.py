@@ -1,5 +1,5 @@
 """Pages that compose the apps: the signed-in home page (one per role), a health check, the favicon and the
-offline API docs."""
+offline API docs (the weekly review is in review/)."""
 
 import functools
 from pathlib import Path
@@ -7,7 +7,7 @@ from pathlib import Path
 from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.templatetags.static import static
 
 from tickets.clusters.selectors import home_summary
@@ -17,8 +17,10 @@ from triage import homes
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    """Each role's home: customer success its accounts; agents product's questions, then their reports;
-    product leads and admins the figures of the week (the weekly review, once it is installed)."""
+    """Each role's home: product leads and admins run the weekly review, so they land on this week's; customer
+    success its accounts; agents product's questions, then their reports."""
+    if request.user.has_perm("triage.run_review"):
+        return redirect("review:current")
     roles = set(request.user.groups.values_list("name", flat=True))
     if not request.user.is_superuser and Role.PRODUCT_LEAD not in roles:
         if Role.CUSTOMER_SUCCESS in roles and Role.AGENT not in roles:

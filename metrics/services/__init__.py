@@ -12,6 +12,7 @@ from metrics.services.fixes import (
     fix_verification_guard,
     metrics_catch_up,
 )
+from metrics.services.history import fix_verdict_history_rebuild
 from metrics.services.remeasure import fix_impacts_changed, fix_impacts_remeasure_changed
 from metrics.services.rollup import (
     rollup_ensure,
@@ -32,6 +33,7 @@ __all__ = [
     "fix_impacts_recompute_due",
     "fix_impacts_remeasure_changed",
     "fix_impacts_reopen_backfilled",
+    "fix_verdict_history_rebuild",
     "fix_verification_guard",
     "metrics_catch_up",
     "rollup_ensure",

@@ -19,6 +19,7 @@ from metrics.models import FixImpact
 from metrics.selectors import daily_volumes, fixed_cluster_volumes
 from metrics.services.regressions import fix_regressions_flag
 from metrics.services.rollup import local_day, rollup_ensure, rollup_rebuild
+from metrics.services.verdicts import fix_verdict_changes_record, verdict_state
 from metrics.success import success_window
 from tickets.clusters.services import cluster_set_status
 from tickets.models import BugCluster, ClusterStatus, Ticket
@@ -162,17 +163,20 @@ def _measure(row: FixImpact, first_reported_at, cluster_days: dict, control_days
     row.computed_at = now
 
 
-def _load_and_measure(rows: list[FixImpact], through: date, now: datetime, reconcile: bool) -> None:
-    """Measure `rows` from the rollup, recounting their windows from the tickets first when `reconcile`."""
+def _load_and_measure(rows: list[FixImpact], through: date, now: datetime, reconcile: bool) -> int:
+    """Measure `rows` from the rollup, recounting their windows from the tickets first when `reconcile`;
+    records each verdict reached or changed (FixVerdictChange) and returns how many."""
     if not rows:
-        return
+        return 0
     day_from, day_to = windows_span(rows, through)
     cluster_ids = [r.cluster_id for r in rows]
     if reconcile:
         rollup_rebuild(day_from=day_from, day_to=day_to, cluster_ids=cluster_ids if len(rows) == 1 else None)
     per_cluster, control, first = series_load(cluster_ids=cluster_ids, day_from=day_from, day_to=day_to)
+    before = {row.pk: verdict_state(row) for row in rows}
     for row in rows:
         _measure(row, first.get(row.cluster_id), per_cluster.get(row.cluster_id, {}), control, through, now)
+    return fix_verdict_changes_record(rows=rows, before=before, now=now)
 
 
 def windows_span(rows: list[FixImpact], through: date) -> tuple[date, date]:

@@ -99,7 +99,9 @@ class Alert(models.Model):
     stage = models.PositiveSmallIntegerField(choices=Stage.choices, null=True, blank=True)
     level = models.PositiveSmallIntegerField(default=0, help_text="Escalation level (1-3); 0 otherwise.")
     cycle = models.PositiveIntegerField(default=0)
-    due_at = models.DateTimeField(null=True, blank=True)
+    due_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the stage was due; for a breach, the deadline."
+    )
     message = models.CharField(max_length=300)
     recipients = models.JSONField(default=list, blank=True)
     payload = models.JSONField(default=dict, blank=True)
@@ -126,6 +128,11 @@ class Alert(models.Model):
                 condition=Q(sent_at__isnull=True, failed_at__isnull=True),
             ),
             models.Index(fields=["cluster", "-created_at"], name="sla_alert_cluster"),
+            # A week's breaches by when they happened, and its volume alerts (the weekly review).
+            models.Index(fields=["due_at"], name="sla_alert_breach_due", condition=Q(kind="breach")),
+            models.Index(
+                fields=["kind", "created_at"], name="sla_alert_volume", condition=Q(kind__in=["threshold", "spike"])
+            ),
         ]
 
     def __str__(self) -> str:

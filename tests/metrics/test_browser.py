@@ -21,7 +21,7 @@ def test_lead_marks_fixed_and_sees_the_verdict_with_its_plot(product_lead, agent
     history(cluster, deploy_day=deploy_day, per_day=14, effect=0.15, days_after=35)
 
     login(product_lead)
-    page.get_by_role("link", name="Fixes").click()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Fixes").click()  # leads land on the review
     assert page.get_by_text("No measured fixes").is_visible()
     page.goto(f"/metrics/fixes/{cluster.pk}/")
     page.get_by_label("Fix deployed at").fill(f"{deploy_day:%Y-%m-%d}T16:30")

@@ -48,11 +48,15 @@ def test_the_agent_home_lists_product_questions_first_with_links(client, agent, 
     assert f'href="{reverse("tickets:my_reports")}#ticket-{ticket.pk}"' in html
 
 
-def test_the_leads_home_counts_bug_clusters_only_and_links_them(client, product_lead):
+def test_leads_land_on_the_weekly_review_and_the_summary_home_counts_bug_clusters_only(
+    client, product_lead, outsider
+):
     bug = ClusterFactory(title="Login loop", kind=ClusterKind.BUG, ticket_count=3)
     ClusterFactory(title="Dark mode", kind=ClusterKind.FEATURE_REQUEST, ticket_count=30)
     ClusterFactory(title="Kudos", kind=ClusterKind.FEEDBACK, ticket_count=30)
     client.force_login(product_lead)
+    assert client.get(reverse("home")).headers["Location"] == reverse("review:current")
+    client.force_login(outsider)  # a user with no role yet keeps the summary
     response = client.get(reverse("home"))
     assert response.context["open_cluster_count"] == 1
     html = response.content.decode()
