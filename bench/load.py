@@ -124,7 +124,7 @@ def main() -> None:
     lead.groups.add(Group.objects.get(name=Role.PRODUCT_LEAD))
     cluster = BugCluster.objects.order_by("-ticket_count").first()
     try:
-        review = reverse("review")
+        review = reverse("review:current")
     except NoReverseMatch:
         review = None
     review_path = review or "/"

@@ -74,6 +74,18 @@ MATRIX: list[tuple[str, str, str, frozenset]] = [
     ("accounts:handoff_acknowledge", "post", "missing", ACCOUNT_KEEPERS),
     ("accounts:handoff_intervene", "post", "missing", ACCOUNT_KEEPERS),
     ("accounts:handoff_result", "post", "missing", ACCOUNT_KEEPERS),
+    # The weekly review: everyone signed in reads it (and its report); product leads run it.
+    ("review:current", "get", "", PEOPLE),
+    ("review:week", "get", "week", PEOPLE),
+    ("review:fixes_more", "get", "week", PEOPLE),
+    ("review:report_md", "get", "week", PEOPLE),
+    ("review:report_csv", "get", "week", PEOPLE),
+    ("review:report_print", "get", "week", PEOPLE),
+    ("review:report_send", "post", "week", LEAD),
+    ("review:cluster_form", "get", "week_cluster", PEOPLE),
+    ("review:cluster_action", "post", "week_cluster", LEAD),
+    ("review:item_create", "post", "week", LEAD),
+    ("review:item_change", "post", "week_item", LEAD),
     ("slas:overview", "get", "", PEOPLE),
     ("slas:compliance", "get", "", PEOPLE),
     ("metrics:fix_list", "get", "", PEOPLE),
@@ -141,6 +153,7 @@ MATRIX: list[tuple[str, str, str, frozenset]] = [
     ("fix-impact-recompute", "post", "cluster_id", LEAD | {"write_key"}),
     ("fix-impact-verify", "post", "cluster_id", VERIFIERS | {"write_key"}),
     ("success-metrics-list", "get", "", READERS),
+    ("review-week", "get", "week", READERS),
 ]
 
 # URL names outside the matrix on purpose: the admin site has its own staff check (tested in
@@ -187,6 +200,9 @@ def world(db):
         "customer": {"external_id": "acme"},
         "slug": {"slug": "zendesk"},
         "kind": {"kind": "feature_request"},
+        "week": {"week": "2026-W07"},
+        "week_cluster": {"week": "2026-W07", "pk": cluster.pk, "action": "acknowledge"},
+        "week_item": {"week": "2026-W07", "pk": 999_999, "op": "done"},
         "account": {"pk": account.pk},
     }
 

@@ -1,12 +1,12 @@
 """Dashboards read from a PostgreSQL read replica; everything else (and every write) uses the primary.
 
 Set DATABASE_REPLICA_URL to a streaming replica of DATABASE_URL: requests that only read for dashboards
-(GET under REPLICA_READ_PATHS: fix impact, success metrics, SLA compliance, their API twins) then send
-their reads to the `replica` alias. A dashboard may lag the primary by the replica's delay (seconds);
+(GET under REPLICA_READ_PATHS: the weekly review, fix impact, success metrics, SLA compliance, their API
+twins) then send their reads to the `replica` alias. A dashboard may lag the primary by the replica's delay (seconds);
 filing, triage and the workers never read from it, so nobody acts on a stale row.
 
-To route another page (the weekly review, `/review/`, when it lands): add its path prefix to
-REPLICA_READ_PATHS in settings, or wrap its view in `replica_reads` / use `with reading_from_replica():`.
+To route another page: add its path prefix to REPLICA_READ_PATHS in settings, or wrap its view in
+`replica_reads` / use `with reading_from_replica():`.
 """
 
 from __future__ import annotations

@@ -126,6 +126,8 @@ if DATABASE_REPLICA_URL:
     DATABASES["replica"]["CONN_HEALTH_CHECKS"] = True
 REPLICA_READS = bool(DATABASE_REPLICA_URL)
 REPLICA_READ_PATHS = [
+    "/review/",
+    "/api/v1/review/",
     "/metrics/",
     "/slas/compliance/",
     "/api/v1/success-metrics/",

@@ -24,8 +24,8 @@ def replica_on(settings):
     settings.REPLICA_READS = True
 
 
-@pytest.mark.parametrize("url", ["/metrics/success/", "/metrics/fixes/", "/slas/compliance/"])
-def test_metrics_pages_read_from_the_replica(client, product_lead, replica_on, url):
+@pytest.mark.parametrize("url", ["/review/", "/metrics/success/", "/metrics/fixes/", "/slas/compliance/"])
+def test_review_and_metrics_pages_read_from_the_replica(client, product_lead, replica_on, url):
     client.force_login(product_lead)
     with CaptureQueriesContext(connections["replica"]) as replica:
         response = client.get(url)
