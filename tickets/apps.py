@@ -1,4 +1,5 @@
 from django.apps import AppConfig, apps
+from django.core import checks
 from django.db.models.signals import post_migrate
 
 
@@ -10,8 +11,10 @@ class TicketsConfig(AppConfig):
         post_migrate.connect(_sync_roles_after_last_app, dispatch_uid="tickets.roles_sync")
         from tickets import webhooks  # noqa: F401  (connects the outbound webhook receivers)
         from tickets.clustering import receivers
+        from tickets.clustering.checks import embedding_model_check
 
         receivers.connect()
+        checks.register(embedding_model_check)
 
 
 def _sync_roles_after_last_app(sender, **kwargs) -> None:

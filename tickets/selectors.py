@@ -67,7 +67,10 @@ def cluster_suggestions(
     """
     from tickets.clustering.engine import rank
     from tickets.clustering.features import extract
+    from tickets.clustering.semantic import Meaning, ticket_text
 
+    # The typed text's meaning (one short text, encoded in this request when a model is configured).
+    meaning = Meaning.for_text(ticket_text(subject=subject, description=description, evidence=evidence))
     features = extract(
         subject=subject,
         description=description,
@@ -78,7 +81,7 @@ def cluster_suggestions(
     # Fixed clusters still collect tickets (they count against the fix) but the panel offers open bugs only.
     matches = [
         m
-        for m in rank(features, kind=kind, limit=limit + 3, full_clusters=True)
+        for m in rank(features, kind=kind, limit=limit + 3, full_clusters=True, meaning=meaning)
         if m.cluster.status in OPEN_CLUSTER_STATUSES
     ]
     matches = matches[:limit]
@@ -93,6 +96,7 @@ def cluster_possible_duplicates(
     """Other assignable clusters of the same kind that look like the same bug (candidates for a merge)."""
     from tickets.clustering.engine import rank
     from tickets.clustering.features import Features, fingerprint_label
+    from tickets.clustering.semantic import Meaning
 
     profile = ClusterProfile.objects.filter(pk=cluster.pk).first()
     if profile is None or not profile.exemplars:
@@ -114,7 +118,14 @@ def cluster_possible_duplicates(
         undone_at__isnull=True,
     ).values_list("source_cluster_id", "target_cluster_id")
     excluded = {cluster.pk} | {pk for pair in split_apart for pk in pair if pk}
-    matches = rank(features, kind=cluster.kind, limit=limit, exclude_cluster_ids=tuple(excluded), full_clusters=True)
+    matches = rank(
+        features,
+        kind=cluster.kind,
+        limit=limit,
+        exclude_cluster_ids=tuple(excluded),
+        full_clusters=True,
+        meaning=Meaning.for_cluster(cluster.pk),
+    )
     return [
         ClusterSuggestion(cluster=m.cluster, score=m.score, reasons=m.reasons) for m in matches if m.score >= min_score
     ]

@@ -38,7 +38,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from tickets import signals
-from tickets.clustering import index
+from tickets.clustering import index, semantic
 from tickets.clustering.features import Features, extract
 from tickets.models import (
     ASSIGNABLE_CLUSTER_STATUSES,
@@ -383,8 +383,12 @@ def _score(
     stats: _Stats,
     now,
     limit: int,
+    meaning=None,
 ) -> list[Match]:
-    """Score the retrieved candidates of one ticket against its features; the best `limit`, best first."""
+    """Score the retrieved candidates of one ticket against its features; the best `limit`, best first.
+
+    `meaning` (cluster id -> cosine or None) is the semantic signal's, when the engine has a model.
+    """
     features, idf = query.features, query.idf
     scorer = _Scorer(query, stats)
     scored = []
@@ -397,8 +401,14 @@ def _score(
         if TITLE_SHARE and features.subject:
             text = max(text, TITLE_SHARE * scorer.title(profile.exemplars))  # the same title in other words is enough
         score, reasons = _evidence_score(features, profile, stats)
-        if text >= 0.2:
-            reasons.insert(0, f"text similar {text:.2f}")
+        lexical = text
+        # The semantic signal: the meaning's similarity joins the words' (unchanged without a model).
+        cosine = meaning(cluster_id) if meaning else None
+        text = semantic.fuse(lexical, cosine)
+        if said := semantic.reason(cosine):
+            reasons.insert(0, said)
+        if lexical >= 0.2:
+            reasons.insert(0, f"text similar {lexical:.2f}")
         else:
             shared_words = sorted(
                 (t for t in features.terms if any(t in (e.get("t") or {}) for e in profile.exemplars)),
@@ -429,20 +439,29 @@ def rank(
     exclude_cluster_ids: tuple[int, ...] = (),
     now: datetime | None = None,
     full_clusters: bool = False,
+    meaning: semantic.Meaning | None = None,
 ) -> list[Match]:
     """The assignable clusters of `kind` most likely to be the same bug as `features`, best first.
 
     The engine needs a few fields of each cluster; pages that show the clusters ask for
-    `full_clusters` (one more query, for the best `limit` only).
+    `full_clusters` (one more query, for the best `limit` only). `meaning` is the semantic side of the
+    query (its vector under key 0), when the engine has a model.
     """
     stats = _stats_for([features])
     query = _query_for(features, kind, stats)
     if query is None:
         return []
     found = _retrieve([query], tuple(exclude_cluster_ids))[0]
+    if meaning is not None:  # semantic neighbours are candidates too
+        meaning.candidates([0], [kind], [found], tuple(exclude_cluster_ids))
     if not found:
         return []
-    matches = _score(query, found, _candidates(found), stats, now or timezone.now(), limit)
+    candidates = _candidates(found)
+    if meaning is not None:
+        meaning.load(candidates)
+    matches = _score(
+        query, found, candidates, stats, now or timezone.now(), limit, meaning.scorer(0) if meaning else None
+    )
     if full_clusters and matches:
         loaded = BugCluster.objects.select_related("owner", "ticket_type").in_bulk([m.cluster.pk for m in matches])
         for match in matches:
@@ -581,7 +600,13 @@ def _assign_waiting(waiting: list[tuple[Ticket, Features, str]], *, rank_limit: 
     queries = [_query_for(features, kind, stats) for _, features, kind in waiting]
     found_all = iter(_retrieve([q for q in queries if q is not None]))
     founds = [next(found_all) if q is not None else {} for q in queries]
+    meaning = semantic.Meaning.for_tickets([ticket for ticket, _, _ in waiting])
+    if meaning is not None:  # semantic neighbours are candidates too
+        keys = [ticket.pk if q is not None else None for (ticket, _, _), q in zip(waiting, queries, strict=True)]
+        meaning.candidates(keys, [kind for _, _, kind in waiting], founds)
     candidates = _candidates({cluster_id for found in founds for cluster_id in found})
+    if meaning is not None:
+        meaning.load(candidates)
     openings: list[_Opening] = []
     opened_by: dict[int, _Opening] = {}  # id() of an unwritten cluster -> its opening
     results: dict[int, Assignment] = {}
@@ -592,10 +617,13 @@ def _assign_waiting(waiting: list[tuple[Ticket, Features, str]], *, rank_limit: 
             found = dict(found)
             for opening in openings:
                 covered = _covered(query, opening.postings)
+                if covered is None and meaning is not None and meaning.near(ticket.pk, opening.key):
+                    covered = 0.0  # no word in common, but the same meaning
                 if opening.candidate.cluster.kind == kind and covered is not None:
                     found[opening.key] = (covered, 0.0)
                     candidates[opening.key] = opening.candidate
-            matches = _score(query, found, candidates, stats, ticket.reported_at, rank_limit)
+            scorer = meaning.scorer(ticket.pk) if meaning is not None else None
+            matches = _score(query, found, candidates, stats, ticket.reported_at, rank_limit, scorer)
         best = matches[0] if matches and matches[0].score >= JOIN_THRESHOLD else None
         if best is not None:
             opening = opened_by.get(id(best.cluster))
@@ -610,12 +638,16 @@ def _assign_waiting(waiting: list[tuple[Ticket, Features, str]], *, rank_limit: 
             openings.append(opening)
             opened_by[id(opening.candidate.cluster)] = opening
             candidate = opening.candidate
-            joins.append(_Join(ticket, features, _open_match(opening.candidate.cluster, matches)))
+            best = _open_match(opening.candidate.cluster, matches)
+            joins.append(_Join(ticket, features, best))
             results[ticket.pk] = Assignment(
                 ticket_id=ticket.pk, cluster=opening.candidate.cluster, created=True, matches=matches
             )
         index.profile_add(candidate, ticket.pk, features)
-    for ticket_id in _write(joins, openings):
+        if meaning is not None:
+            opening = opened_by.get(id(best.cluster))
+            meaning.fold(opening.key if opening else best.cluster.pk, ticket.pk)
+    for ticket_id in _write(joins, openings, meaning):
         # The cluster stopped taking tickets (merged, closed) or the ticket was placed meanwhile.
         results[ticket_id] = ticket_assign(ticket_id=ticket_id, rank_limit=rank_limit)
     return results
@@ -655,7 +687,7 @@ def _assigned_on_commit(pairs: list[tuple[Ticket, BugCluster]]) -> None:
     transaction.on_commit(partial(signals.tickets_assigned.send, sender=Ticket, assignments=pairs), robust=True)
 
 
-def _write(joins: list[_Join], openings: list[_Opening]) -> list[int]:
+def _write(joins: list[_Join], openings: list[_Opening], meaning: semantic.Meaning | None = None) -> list[int]:
     """Write a batch in one transaction; returns the tickets that could not be assigned as decided.
 
     On PostgreSQL, a constant number of round trips whatever the batch's size: the new clusters,
@@ -689,6 +721,9 @@ def _write(joins: list[_Join], openings: list[_Opening]) -> list[int]:
         for join in joins:
             by_cluster.setdefault(join.match.cluster.pk, []).append(join)
             index.profile_add(profiles[join.match.cluster.pk], join.ticket.pk, join.features)
+        if meaning is not None:  # the tickets' vectors, and their clusters' under the same locks
+            members = {cid: (ms[0].match.cluster.kind, [m.ticket.pk for m in ms]) for cid, ms in by_cluster.items()}
+            meaning.write(members, {o.candidate.cluster.pk for o in openings})
         empty = [o.candidate.cluster.pk for o in openings if o.candidate.cluster.pk not in by_cluster]
         if empty:  # every ticket of a cluster the batch opened was assigned meanwhile
             BugCluster.objects.filter(pk__in=empty).delete()
@@ -855,6 +890,7 @@ def _index_placed_ticket(ticket: Ticket) -> Assignment:
         )
         index.profile_add(profile, ticket.pk, features)
         profile.save()
+        semantic.placed_ticket_add(ticket=ticket, cluster=cluster)
         if cluster.status in ASSIGNABLE_CLUSTER_STATUSES:
             index.postings_add(cluster_id=cluster.pk, kind=cluster.kind, features_list=[features])
         index.stats_add([features])

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from django.db import connection
 
 from tickets.clustering.features import Features
+from tickets.clustering.vectors import cluster_embedding_drop, cluster_embedding_rebuild
 from tickets.models import ASSIGNABLE_CLUSTER_STATUSES, BugCluster, ClusterProfile, ClusterTerm, Ticket
 
 STAT_TICKETS = "#tickets"
@@ -132,6 +133,7 @@ def profile_add(profile: ClusterProfile, ticket_id: int, features: Features, cou
 def cluster_index_drop(*, cluster_id: int) -> None:
     """Take a cluster out of retrieval (it was merged, verified or deleted)."""
     ClusterTerm.objects.filter(cluster_id=cluster_id).delete()
+    cluster_embedding_drop(cluster_id=cluster_id)
 
 
 CLUSTER_TEXT_ID = 0  # the exemplar that holds the cluster's own words (title, summary, root cause)
@@ -160,6 +162,7 @@ def cluster_index_rebuild(*, cluster: BugCluster) -> None:
     from tickets.clustering.engine import features_for_ticket
 
     cluster_index_drop(cluster_id=cluster.pk)
+    cluster_embedding_rebuild(cluster=cluster)  # from the tickets' stored vectors: nothing is encoded here
     tickets = list(
         Ticket.objects.filter(cluster=cluster)
         .select_related("ticket_type")

@@ -7,8 +7,9 @@ from collections.abc import Callable
 
 from django.db import transaction
 
-from tickets.clustering import index
+from tickets.clustering import index, semantic
 from tickets.clustering.engine import features_for_ticket
+from tickets.clustering.vectors import cluster_embeddings_rebuild_all
 from tickets.models import ASSIGNABLE_CLUSTER_STATUSES, BugCluster, ClusterProfile, ClusterTerm, TermStat, Ticket
 
 BATCH = 2_000
@@ -68,4 +69,7 @@ def index_rebuild_all(*, progress: Callable[[int], None] | None = None) -> dict[
             for term, w in terms.items()
         ]
         ClusterTerm.objects.bulk_create(rows, batch_size=BATCH)
+        found = semantic.encoder()
+        if found is not None:  # the clusters' vectors from the tickets' stored ones (nothing is encoded)
+            cluster_embeddings_rebuild_all(model=found.identity, dimension=found.dimension)
     return {"tickets": read, "profiles": len(profiles), "postings": len(rows), "terms": len(stats)}

@@ -18,6 +18,7 @@ from tickets.models.choices import (
 )
 from tickets.models.clusters import BugCluster, ClusterCorrection, ClusterEvent
 from tickets.models.customers import Customer
+from tickets.models.embeddings import ClusterEmbedding, TicketEmbedding
 from tickets.models.index import ClusterProfile, ClusterTerm, TermStat
 from tickets.models.integrations import (
     ApiKey,
@@ -34,6 +35,7 @@ from tickets.models.types import EvidenceField, TicketType
 __all__ = [
     "ASSIGNABLE_CLUSTER_STATUSES",
     "ClusterCorrection",
+    "ClusterEmbedding",
     "ClusterProfile",
     "ClusterTerm",
     "TermStat",
@@ -62,6 +64,7 @@ __all__ = [
     "Role",
     "Segment",
     "Ticket",
+    "TicketEmbedding",
     "TicketStatus",
     "TicketType",
 ]
