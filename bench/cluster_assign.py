@@ -197,7 +197,7 @@ def main() -> None:
     app.conf.broker_url = "memory://"
     app.conf.task_always_eager = False
 
-    from tickets.clustering.engine import BATCH_SIZE, ticket_assign, tickets_assign
+    from tickets.clustering.assignment import BATCH_SIZE, ticket_assign, tickets_assign
     from tickets.models import Ticket
 
     try:

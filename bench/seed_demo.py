@@ -33,10 +33,10 @@ def reference_orm(count: int) -> float:
     from django.db import transaction
     from django.utils import timezone
 
-    from tickets.demo.generate import DemoCustomer, TicketMaker
-    from tickets.demo.seed import demo_streams
-    from tickets.demo.timeline import Calendar, sample_time
     from tickets.models import Customer, Ticket, TicketType
+    from triage.demo.generate import DemoCustomer, TicketMaker
+    from triage.demo.seed import demo_streams
+    from triage.demo.timeline import Calendar, sample_time
 
     calendar = Calendar(timezone.now())
     rng = random.Random(1)
@@ -78,7 +78,7 @@ def main() -> None:
     django.setup()
     from django.core.management import call_command
 
-    from tickets.demo.seed import demo_seed
+    from triage.demo.seed import demo_seed
 
     try:
         call_command("migrate", verbosity=0)

@@ -31,8 +31,8 @@ from metrics.services import (
     metrics_catch_up,
 )
 from metrics.success import success_metrics
+from tickets.clusters.services import cluster_mark_fixed
 from tickets.models import BugCluster
-from tickets.services import cluster_mark_fixed
 
 
 class HasPerm(permissions.BasePermission):

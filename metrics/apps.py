@@ -11,9 +11,9 @@ class MetricsConfig(AppConfig):
         from metrics import receivers
         from metrics.services import fix_verification_guard
         from tickets import signals
+        from tickets.clusters.services import cluster_status_guard_register
         from tickets.models import ClusterStatus, Role, Ticket
         from tickets.roles import EXTRA_ROLE_PERMISSIONS
-        from tickets.services import cluster_status_guard_register
 
         # New tickets are counted in the organisation's daily volume by the `metrics.rollup_recent_days`
         # beat task (one COUNT per side), not per ticket, so filing a ticket costs this app no query.

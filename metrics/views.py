@@ -24,8 +24,8 @@ from metrics.services import (
     metrics_catch_up,
 )
 from metrics.success import success_metrics
+from tickets.clusters.services import cluster_mark_fixed
 from tickets.models import BugCluster, ClusterStatus
-from tickets.services import cluster_mark_fixed
 
 VIEW_PERM = "tickets.view_bugcluster"
 TRIAGE_PERM = "tickets.triage_cluster"

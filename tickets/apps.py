@@ -9,9 +9,9 @@ class TicketsConfig(AppConfig):
 
     def ready(self) -> None:
         post_migrate.connect(_sync_roles_after_last_app, dispatch_uid="tickets.roles_sync")
-        from tickets import webhooks  # noqa: F401  (connects the outbound webhook receivers)
         from tickets.clustering import receivers
         from tickets.clustering.checks import embedding_model_check
+        from tickets.integrations import webhooks  # noqa: F401  (connects the outbound webhook receivers)
 
         receivers.connect()
         checks.register(embedding_model_check)

@@ -20,8 +20,9 @@ from django.forms.utils import ErrorDict
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 
-from tickets.autofill import USER_AGENT_FACTS, evidence_autofill
-from tickets.evidence import evidence_completeness, evidence_validate, is_blank
+from tickets.intake.autofill import USER_AGENT_FACTS, evidence_autofill
+from tickets.intake.evidence import evidence_completeness, evidence_validate, is_blank
+from tickets.intake.uploads import ALLOWED_TYPES, StashedUpload, max_bytes, upload_from_token, upload_stash
 from tickets.models import (
     OPEN_CLUSTER_STATUSES,
     BugCluster,
@@ -35,7 +36,6 @@ from tickets.models import (
     Role,
     TicketType,
 )
-from tickets.uploads import ALLOWED_TYPES, StashedUpload, max_bytes, upload_from_token, upload_stash
 
 EVIDENCE_PREFIX = "ev-"
 DATETIME_INPUT = "%Y-%m-%dT%H:%M"
@@ -48,7 +48,7 @@ class MultipleFileInput(forms.ClearableFileInput):
 
 
 class MultipleFileField(forms.FileField):
-    """Several files in one input; each is checked by `tickets.uploads` when it is stashed."""
+    """Several files in one input; each is checked by `tickets.intake.uploads` when it is stashed."""
 
     def clean(self, data, initial=None):
         return [f for f in (data if isinstance(data, (list, tuple)) else [data]) if f]
@@ -70,7 +70,7 @@ def choice_label(value: str) -> str:
 
 
 def evidence_form_field(field: EvidenceField) -> forms.Field:
-    """The input for one evidence field; its value is validated by `tickets.evidence`, not here."""
+    """The input for one evidence field; its value is validated by `tickets.intake.evidence`, not here."""
     attrs = {"data-counted": "1"} if field.requirement != Requirement.OPTIONAL else {}
     if field.requirement == Requirement.REQUIRED:
         attrs["aria-required"] = "true"

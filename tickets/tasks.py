@@ -8,8 +8,8 @@ from celery import shared_task
 @shared_task(name="tickets.cluster_refresh_counters")
 def cluster_refresh_counters_task(cluster_id: int) -> int | None:
     """Recompute a cluster's ticket count and first/last report time; returns the count."""
+    from tickets.clusters.services import cluster_refresh_counters
     from tickets.models import BugCluster
-    from tickets.services import cluster_refresh_counters
 
     cluster = BugCluster.objects.filter(pk=cluster_id).first()
     if cluster is None:
@@ -20,7 +20,7 @@ def cluster_refresh_counters_task(cluster_id: int) -> int | None:
 @shared_task(name="tickets.cluster_assign", ignore_result=True, acks_late=True)
 def cluster_assign_task(ticket_id: int) -> int | None:
     """Put one filed ticket in its cluster (safe to run twice); returns the cluster's id."""
-    from tickets.clustering.engine import ticket_assign
+    from tickets.clustering.assignment import ticket_assign
 
     result = ticket_assign(ticket_id=ticket_id)
     return result.cluster.pk if result.cluster else None
@@ -29,7 +29,7 @@ def cluster_assign_task(ticket_id: int) -> int | None:
 @shared_task(name="tickets.cluster_assign_many", ignore_result=True, acks_late=True)
 def cluster_assign_many_task(ticket_ids: list[int]) -> int:
     """Assign tickets created in bulk, in arrival order, in batches (safe to run twice); returns how many."""
-    from tickets.clustering.engine import tickets_assign_in_batches
+    from tickets.clustering.assignment import tickets_assign_in_batches
 
     return tickets_assign_in_batches(list(ticket_ids))
 
@@ -37,7 +37,7 @@ def cluster_assign_many_task(ticket_ids: list[int]) -> int:
 @shared_task(name="tickets.clusters_drain", ignore_result=True)
 def clusters_drain_task() -> int:
     """Assign every ticket waiting for the engine, oldest first (filings coalesce into this); returns how many."""
-    from tickets.clustering.engine import tickets_assign_all_pending
+    from tickets.clustering.assignment import tickets_assign_all_pending
 
     return tickets_assign_all_pending()
 
@@ -45,7 +45,7 @@ def clusters_drain_task() -> int:
 @shared_task(name="tickets.clusters_assign_pending", ignore_result=True)
 def clusters_assign_pending_task() -> int:
     """Assign tickets whose assignment task never ran (broker outage, worker crash); returns how many."""
-    from tickets.clustering.engine import tickets_assign_pending
+    from tickets.clustering.assignment import tickets_assign_pending
 
     return tickets_assign_pending()
 
@@ -53,7 +53,7 @@ def clusters_assign_pending_task() -> int:
 @shared_task(name="tickets.uploads_purge_stale")
 def uploads_purge_stale_task() -> int:
     """Delete report-form uploads that never became an attachment (safe to run twice); returns how many."""
-    from tickets.uploads import upload_purge_stale
+    from tickets.intake.uploads import upload_purge_stale
 
     return upload_purge_stale()
 
@@ -61,7 +61,7 @@ def uploads_purge_stale_task() -> int:
 @shared_task(name="tickets.webhook_deliver", ignore_result=True)
 def webhook_deliver(delivery_id: int) -> str | None:
     """POST one webhook delivery; on failure schedule the next try with exponential backoff."""
-    from tickets.webhooks import webhook_delivery_attempt
+    from tickets.integrations.webhooks import webhook_delivery_attempt
 
     outcome = webhook_delivery_attempt(delivery_id=delivery_id)
     if outcome is None:
@@ -76,7 +76,7 @@ def webhook_deliver(delivery_id: int) -> str | None:
 @shared_task(name="tickets.webhook_deliveries_sweep", ignore_result=True)
 def webhook_deliveries_sweep() -> int:
     """Enqueue webhook deliveries that are due but not in flight (after an outage or a crash)."""
-    from tickets.webhooks import webhook_deliveries_sweep as sweep
+    from tickets.integrations.webhooks import webhook_deliveries_sweep as sweep
 
     return sweep()
 
@@ -84,7 +84,7 @@ def webhook_deliveries_sweep() -> int:
 @shared_task(name="tickets.idempotency_records_purge", ignore_result=True)
 def idempotency_records_purge() -> int:
     """Forget stored API responses older than the idempotency window (24 hours)."""
-    from tickets.ingest import idempotency_records_purge as purge
+    from tickets.intake.ingest import idempotency_records_purge as purge
 
     return purge()
 
@@ -92,7 +92,7 @@ def idempotency_records_purge() -> int:
 @shared_task(name="tickets.cluster_thresholds_sweep", ignore_result=True)
 def cluster_thresholds_sweep_task() -> dict:
     """Re-arm clusters back under their ticket threshold; claim crossings the hot path missed."""
-    from tickets.alerts import cluster_thresholds_sweep
+    from tickets.clusters.alerts import cluster_thresholds_sweep
 
     return cluster_thresholds_sweep()
 
@@ -100,6 +100,6 @@ def cluster_thresholds_sweep_task() -> dict:
 @shared_task(name="tickets.clusters_spike_detect", ignore_result=True)
 def clusters_spike_detect_task() -> dict:
     """Flag clusters whose volume spikes above their own baseline (alerting once), clear calm ones."""
-    from tickets.alerts import clusters_spike_detect
+    from tickets.clusters.alerts import clusters_spike_detect
 
     return clusters_spike_detect()

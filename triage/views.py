@@ -5,7 +5,7 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
-from tickets.selectors import home_summary
+from tickets.clusters.selectors import home_summary
 
 
 @login_required

@@ -18,8 +18,8 @@ from metrics.models import FixImpact
 from metrics.selectors import daily_volumes, fixed_cluster_volumes
 from metrics.services.rollup import local_day, rollup_ensure, rollup_rebuild
 from metrics.success import success_window
+from tickets.clusters.services import cluster_set_status
 from tickets.models import BugCluster, ClusterStatus, Ticket
-from tickets.services import cluster_set_status
 
 logger = logging.getLogger(__name__)
 

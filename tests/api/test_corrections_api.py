@@ -3,8 +3,8 @@
 import pytest
 
 from tests.tickets.factories import ClusterFactory, TicketFactory
+from tickets.clusters.services import cluster_refresh_counters
 from tickets.models import AssignmentSource, BugCluster, ClusterCorrection, ClusterKind, ClusterStatus, Ticket
-from tickets.services import cluster_refresh_counters
 
 pytestmark = pytest.mark.django_db
 

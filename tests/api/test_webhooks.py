@@ -11,10 +11,10 @@ from django.utils import timezone
 
 from tests.tickets.factories import TicketFactory
 from tickets import signals
+from tickets.clusters.services import cluster_create, cluster_mark_fixed
+from tickets.integrations.signing import sign, verify
+from tickets.integrations.webhooks import webhook_deliveries_sweep
 from tickets.models import BugCluster, WebhookDelivery, WebhookSubscription
-from tickets.services import cluster_create, cluster_mark_fixed
-from tickets.webhook_signing import sign, verify
-from tickets.webhooks import webhook_deliveries_sweep
 
 pytestmark = pytest.mark.django_db
 SECRET = "s3cret-shared-with-the-help-desk"
@@ -132,8 +132,8 @@ def test_broker_outage_loses_nothing(receiver, subscription, django_capture_on_c
 def test_gives_up_after_max_attempts_and_admin_redelivers(receiver, subscription, admin_user, client):
     receiver.statuses = [503] * 20
     cluster = BugCluster.objects.create(title="Down receiver")
+    from tickets.integrations.webhooks import MAX_ATTEMPTS, webhook_event_record
     from tickets.tasks import webhook_deliver
-    from tickets.webhooks import MAX_ATTEMPTS, webhook_event_record
 
     webhook_event_record(event="cluster.created", event_id="cluster.created:x", cluster=cluster)
     delivery = WebhookDelivery.objects.get()
@@ -171,7 +171,7 @@ def test_threshold_and_acknowledged_events(receiver, settings, django_capture_on
     WebhookSubscription.objects.create(
         name="Desk", url=receiver.url, secret=SECRET, events=["cluster.threshold_reached", "cluster.acknowledged"]
     )
-    from tickets.services import cluster_acknowledge
+    from tickets.clusters.services import cluster_acknowledge
 
     cluster = BugCluster.objects.create(title="Spike")
     with django_capture_on_commit_callbacks(execute=True):

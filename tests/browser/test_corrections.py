@@ -4,8 +4,8 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.tickets.factories import ClusterFactory, TicketFactory
+from tickets.clusters.services import cluster_refresh_counters
 from tickets.models import AssignmentSource, BugCluster, ClusterCorrection, Ticket
-from tickets.services import cluster_refresh_counters
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

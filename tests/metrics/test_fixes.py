@@ -16,8 +16,8 @@ from metrics.services.rollup import local_day
 from metrics.tasks import fix_impacts_daily_task
 from tests.metrics.factories import at, history, tickets_on
 from tests.tickets.factories import ClusterFactory
+from tickets.clusters.services import cluster_mark_fixed, cluster_set_status
 from tickets.models import ClusterStatus
-from tickets.services import cluster_mark_fixed, cluster_set_status
 
 pytestmark = pytest.mark.django_db
 

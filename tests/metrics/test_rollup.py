@@ -12,8 +12,9 @@ from metrics.services import rollup_rebuild
 from metrics.tasks import rollup_recent_days_task
 from tests.metrics.factories import at, tickets_on
 from tests.tickets.factories import ClusterFactory
+from tickets.clusters.services import cluster_refresh_counters, ticket_attach_to_cluster
+from tickets.intake.services import ticket_create
 from tickets.models import FeedbackKind, Ticket
-from tickets.services import cluster_refresh_counters, ticket_attach_to_cluster, ticket_create
 
 pytestmark = pytest.mark.django_db
 
@@ -77,7 +78,7 @@ def test_days_follow_the_organisations_time_zone(settings):
 
 
 def test_a_merge_moves_the_daily_counts_with_the_tickets(product_lead, django_capture_on_commit_callbacks):
-    from tickets.corrections import cluster_merge, correction_undo
+    from tickets.clusters.corrections import cluster_merge, correction_undo
 
     source, target = ClusterFactory(title="Checkout 4001"), ClusterFactory(title="Card declined 4001")
     first, second = date(2026, 3, 2), date(2026, 3, 5)

@@ -11,7 +11,7 @@ from slas.models import Alert, Holiday, SlaPolicy, SlaTimer, Stage, Target, Time
 from slas.services import clock_sync, timers_sweep
 from tests.slas.factories import CalendarFactory, PolicyFactory
 from tests.tickets.factories import ClusterFactory, CustomerFactory, TicketFactory, UserFactory
-from tickets import services as tickets_services
+from tickets.clusters import services as tickets_services
 from tickets.models import ClusterKind, ClusterStatus, Segment
 
 MONDAY_10 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)

@@ -11,7 +11,7 @@ from slas.models import SlaPolicy, SlaTimer
 from slas.services import clock_sync
 from tests.slas.factories import PolicyFactory
 from tests.tickets.factories import ClusterFactory, TicketFactory
-from tickets import services as tickets_services
+from tickets.clusters import services as tickets_services
 
 MONDAY_10 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 

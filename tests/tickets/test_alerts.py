@@ -9,9 +9,9 @@ from django.utils import timezone
 
 from slas.models import Alert
 from tests.tickets.factories import ClusterFactory
-from tickets.alerts import cluster_threshold_check, cluster_thresholds_sweep, clusters_spike_detect
+from tickets.clusters.alerts import cluster_threshold_check, cluster_thresholds_sweep, clusters_spike_detect
+from tickets.clusters.services import cluster_refresh_counters
 from tickets.models import BugCluster, ClusterEvent, Ticket, TicketType
-from tickets.services import cluster_refresh_counters
 from tickets.tasks import cluster_thresholds_sweep_task, clusters_spike_detect_task
 
 pytestmark = pytest.mark.django_db

@@ -4,8 +4,8 @@ import pytest
 from django.urls import reverse
 
 from tests.tickets.factories import ClusterFactory, TicketFactory
+from tickets.clusters.services import cluster_respond, cluster_set_priority, cluster_set_status
 from tickets.models import ClusterEvent, ClusterStatus
-from tickets.services import cluster_respond, cluster_set_priority, cluster_set_status
 
 pytestmark = pytest.mark.django_db
 

@@ -9,8 +9,9 @@ from django.utils import timezone
 
 from tests.tickets.factories import ClusterFactory, TicketFactory
 from tickets import signals
+from tickets.clusters.details import cluster_update_details
+from tickets.clusters.services import cluster_respond
 from tickets.models import ClusterEvent, ClusterStatus
-from tickets.services import cluster_respond, cluster_update_details
 
 pytestmark = pytest.mark.django_db
 

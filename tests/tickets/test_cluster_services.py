@@ -4,14 +4,14 @@ from django.utils import timezone
 
 from tests.tickets.factories import ClusterFactory
 from tickets import signals
-from tickets.models import ClusterEvent, ClusterStatus
-from tickets.services import (
+from tickets.clusters.services import (
     cluster_answer_question,
     cluster_mark_fixed,
     cluster_respond,
     cluster_set_priority,
     cluster_set_status,
 )
+from tickets.models import ClusterEvent, ClusterStatus
 
 pytestmark = pytest.mark.django_db
 
@@ -57,7 +57,7 @@ def test_mark_fixed_records_the_deploy_time():
 
 
 def test_a_registered_status_guard_refuses_whatever_the_route(product_lead, monkeypatch):
-    from tickets import services
+    from tickets.clusters import services
 
     monkeypatch.setitem(services._STATUS_GUARDS, ClusterStatus.VERIFIED, [])  # only this test's guard (metrics has one)
 

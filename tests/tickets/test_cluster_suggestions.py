@@ -3,8 +3,8 @@
 import pytest
 
 from tests.tickets.factories import ClusterFactory
+from tickets.clustering.selectors import ClusterSuggestion, cluster_suggestions
 from tickets.models import ClusterKind, ClusterStatus, TicketType
-from tickets.selectors import ClusterSuggestion, cluster_suggestions
 
 pytestmark = pytest.mark.django_db
 

@@ -14,7 +14,9 @@ from django.urls import reverse
 
 from tests.tickets.factories import ClusterFactory, TicketFactory
 from tickets.clustering import features as feats
-from tickets.clustering.engine import ticket_assign, tickets_assign_pending
+from tickets.clustering.assignment import ticket_assign, tickets_assign_pending
+from tickets.clusters.services import cluster_set_status
+from tickets.intake.services import ticket_create
 from tickets.models import (
     AssignmentSource,
     BugCluster,
@@ -25,7 +27,6 @@ from tickets.models import (
     Ticket,
     TicketType,
 )
-from tickets.services import cluster_set_status, ticket_create
 
 pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parents[2]
@@ -179,7 +180,7 @@ def test_a_verified_cluster_leaves_retrieval_and_a_reopened_one_comes_back(produ
 
 
 def test_a_better_title_makes_the_cluster_easier_to_find():
-    from tickets.selectors import cluster_suggestions
+    from tickets.clustering.selectors import cluster_suggestions
 
     cluster = ClusterFactory(title="Bug 17")
     assert cluster.pk not in {s.cluster.pk for s in cluster_suggestions(subject="Invoice PDF renders blank")}
@@ -279,8 +280,8 @@ def test_the_engine_alerts_leads_once_when_a_cluster_reaches_its_threshold(
 
 
 def test_after_a_split_the_engine_never_offers_the_halves_as_duplicates(product_lead):
-    from tickets.corrections import cluster_split
-    from tickets.selectors import cluster_possible_duplicates
+    from tickets.clustering.selectors import cluster_possible_duplicates
+    from tickets.clusters.corrections import cluster_split
 
     tickets = [file(s, d, evidence={"error_code": "4001"})[0] for s, d in CHECKOUT_4001[:4]]
     cluster = tickets[0].cluster
@@ -299,7 +300,7 @@ def test_after_a_split_the_engine_never_offers_the_halves_as_duplicates(product_
 @pytest.mark.django_db(transaction=True)
 def test_a_bulk_create_enqueues_one_assignment_task_per_batch_and_every_ticket_is_assigned(monkeypatch):
     from tickets import tasks
-    from tickets.ingest import ticket_bulk_upsert
+    from tickets.intake.ingest import ticket_bulk_upsert
 
     calls = []
     original = tasks.cluster_assign_many_task.delay
@@ -352,7 +353,7 @@ def _waiting(rows, *, evidence=None):
 
 
 def test_a_batch_decides_in_arrival_order_and_later_tickets_join_the_cluster_an_earlier_one_opened():
-    from tickets.clustering.engine import tickets_assign
+    from tickets.clustering.assignment import tickets_assign
 
     unrelated = ("Calendar export shows the wrong week number", "The exported iCal file starts on Sunday.")
     tickets = _waiting([*CHECKOUT_4001, unrelated], evidence={"error_code": "4001"})
@@ -375,7 +376,7 @@ def test_a_batch_decides_in_arrival_order_and_later_tickets_join_the_cluster_an_
 
 
 def test_a_batch_gives_the_same_clusters_as_one_ticket_at_a_time():
-    from tickets.clustering.engine import tickets_assign
+    from tickets.clustering.assignment import tickets_assign
 
     rows = [
         *CHECKOUT_4001[:3],
@@ -401,11 +402,11 @@ def test_a_batch_gives_the_same_clusters_as_one_ticket_at_a_time():
 
 
 def test_a_ticket_a_person_placed_while_its_batch_was_ranked_stays_where_the_person_put_it(monkeypatch):
-    from tickets.clustering import engine
+    from tickets.clustering import assignment, storage
 
     home = ClusterFactory(title="Where support put it")
     tickets = _waiting(CHECKOUT_4001[:3], evidence={"error_code": "4001"})
-    lock = engine._lock_profiles
+    lock = storage.lock_profiles
 
     def person_moves_first_then_lock(cluster_ids):
         Ticket.objects.filter(pk=tickets[1].pk).update(
@@ -413,8 +414,8 @@ def test_a_ticket_a_person_placed_while_its_batch_was_ranked_stays_where_the_per
         )
         return lock(cluster_ids)
 
-    monkeypatch.setattr(engine, "_lock_profiles", person_moves_first_then_lock)
-    results = engine.tickets_assign([t.pk for t in tickets])
+    monkeypatch.setattr(storage, "lock_profiles", person_moves_first_then_lock)
+    results = assignment.tickets_assign([t.pk for t in tickets])
 
     assert results[1].cluster is None and results[1].skipped == "already assigned"
     placed = Ticket.objects.get(pk=tickets[1].pk)
@@ -425,12 +426,12 @@ def test_a_ticket_a_person_placed_while_its_batch_was_ranked_stays_where_the_per
 
 
 def test_a_ticket_whose_cluster_was_merged_while_its_batch_was_ranked_is_assigned_again(monkeypatch):
-    from tickets.clustering import engine
+    from tickets.clustering import assignment, storage
 
     first, _ = file(*CHECKOUT_4001[0], evidence={"error_code": "4001"})
     merged = first.cluster
     later = _waiting(CHECKOUT_4001[1:3], evidence={"error_code": "4001"})
-    lock = engine._lock_profiles
+    lock = storage.lock_profiles
     calls = []
 
     def merge_first_then_lock(cluster_ids):
@@ -440,8 +441,8 @@ def test_a_ticket_whose_cluster_was_merged_while_its_batch_was_ranked_is_assigne
         calls.append(cluster_ids)
         return lock(cluster_ids)
 
-    monkeypatch.setattr(engine, "_lock_profiles", merge_first_then_lock)
-    results = engine.tickets_assign([t.pk for t in later])
+    monkeypatch.setattr(storage, "lock_profiles", merge_first_then_lock)
+    results = assignment.tickets_assign([t.pk for t in later])
 
     assert calls[0] == [merged.pk]
     assert all(r.cluster is not None and r.cluster.pk != merged.pk for r in results)
@@ -453,7 +454,7 @@ def test_a_batch_counts_each_cluster_day_once_and_alerts_a_crossing_once(
 ):
     from metrics.models import DailyClusterVolume
     from slas.models import Alert
-    from tickets.clustering.engine import tickets_assign
+    from tickets.clustering.assignment import tickets_assign
 
     TicketType.objects.filter(key="payment_failure").update(alert_threshold_count=4, alert_threshold_days=7)
     tickets = _waiting(CHECKOUT_4001, evidence={"error_code": "4001"})
@@ -474,7 +475,7 @@ def test_a_batch_costs_the_same_number_of_queries_whatever_its_size():
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from tickets.clustering.engine import tickets_assign
+    from tickets.clustering.assignment import tickets_assign
 
     for subject, description in CHECKOUT_4001[:2]:
         file(subject, description, evidence={"error_code": "4001"})

@@ -10,7 +10,8 @@ from django.utils import timezone
 
 from tests.tickets.factories import ClusterFactory, TicketFactory
 from tickets import signals
-from tickets.corrections import cluster_merge, cluster_split, correction_undo, ticket_move
+from tickets.clusters.corrections import cluster_merge, cluster_split, correction_undo, ticket_move
+from tickets.clusters.services import cluster_refresh_counters
 from tickets.models import (
     AssignmentSource,
     BugCluster,
@@ -20,7 +21,6 @@ from tickets.models import (
     ClusterStatus,
     Ticket,
 )
-from tickets.services import cluster_refresh_counters
 
 pytestmark = pytest.mark.django_db
 
@@ -150,7 +150,7 @@ def test_split_makes_a_new_cluster_and_undo_deletes_it(product_lead, agent):
     cluster.refresh_from_db()
     assert (cluster.ticket_count, new.ticket_count) == (3, 2)
     assert "Split 2 tickets off" in new.events.get(kind=ClusterEvent.Kind.CORRECTION).message
-    from tickets.clustering.engine import ticket_assign
+    from tickets.clustering.assignment import ticket_assign
 
     for ticket in chosen:  # the engine runs again over the split tickets: they stay apart
         ticket_assign(ticket_id=ticket.pk)
@@ -165,7 +165,7 @@ def test_split_makes_a_new_cluster_and_undo_deletes_it(product_lead, agent):
 
 
 def test_split_undo_keeps_the_new_cluster_merged_back_when_product_worked_on_it(product_lead):
-    from tickets.services import cluster_respond
+    from tickets.clusters.services import cluster_respond
 
     cluster = ClusterFactory()
     tickets = _engine_tickets(cluster, 3)
@@ -196,7 +196,7 @@ def test_split_refusals_name_the_tickets(product_lead):
 
 
 def test_move_locks_the_ticket_against_the_engine(product_lead):
-    from tickets.clustering.engine import ticket_assign
+    from tickets.clustering.assignment import ticket_assign
 
     origin, target = ClusterFactory(), ClusterFactory()
     ticket, other = _engine_tickets(origin, 2)

@@ -3,8 +3,8 @@
 import pytest
 from django.core.exceptions import ValidationError
 
+from tickets.intake.services import ticket_create
 from tickets.models import Ticket, TicketType
-from tickets.services import ticket_create
 
 pytestmark = pytest.mark.django_db
 

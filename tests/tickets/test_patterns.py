@@ -6,8 +6,8 @@ import pytest
 from django.utils import timezone
 
 from tests.tickets.factories import ClusterFactory
+from tickets.clusters.patterns import evidence_patterns
 from tickets.models import Ticket, TicketType
-from tickets.patterns import evidence_patterns
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,6 @@ from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from tickets import services
 from tickets.api.corrections import CORRECTION_WRITES, ClusterCorrectionActions
 from tickets.api.idempotency import IDEMPOTENCY_HEADER, idempotent
 from tickets.api.serializers import (
@@ -25,9 +24,11 @@ from tickets.api.serializers import (
     PossibleDuplicateSerializer,
 )
 from tickets.api.views import ERRORS
+from tickets.clustering.selectors import cluster_possible_duplicates
+from tickets.clusters import services
+from tickets.clusters.patterns import evidence_patterns
+from tickets.clusters.selectors import cluster_detail_queryset, cluster_list
 from tickets.filters import ClusterFilterSet
-from tickets.patterns import evidence_patterns
-from tickets.selectors import cluster_detail_queryset, cluster_list, cluster_possible_duplicates
 
 TRIAGE = ("tickets.triage_cluster",)
 

@@ -1,6 +1,6 @@
 """Corrections over REST: merge and split a cluster, move a ticket, list corrections, undo one.
 
-Input serializer -> `tickets.corrections` service -> output serializer. Writes take a write-scope API
+Input serializer -> `tickets.clusters.corrections` service -> output serializer. Writes take a write-scope API
 key or a signed-in user with `tickets.correct_clusters`, and honour `Idempotency-Key`.
 """
 
@@ -25,7 +25,7 @@ from tickets.api.serializers import (
     TicketMoveSerializer,
 )
 from tickets.api.views import ERRORS
-from tickets.corrections import (
+from tickets.clusters.corrections import (
     cluster_merge,
     cluster_split,
     correction_blockers,
@@ -33,8 +33,9 @@ from tickets.corrections import (
     correction_undo,
     ticket_move,
 )
+from tickets.clusters.selectors import cluster_list
+from tickets.intake.selectors import ticket_list
 from tickets.models import BugCluster, ClusterCorrection
-from tickets.selectors import cluster_list, ticket_list
 
 CORRECT = ("tickets.correct_clusters",)
 CORRECTION_WRITES = {"merge": CORRECT, "split": CORRECT}

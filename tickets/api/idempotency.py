@@ -20,7 +20,7 @@ from rest_framework import status
 from rest_framework.response import Response
 
 from tickets.api.auth import is_api_key
-from tickets.ingest import IDEMPOTENCY_WINDOW
+from tickets.intake.ingest import IDEMPOTENCY_WINDOW
 from tickets.models import IdempotencyRecord
 
 IDEMPOTENCY_HEADER = OpenApiParameter(

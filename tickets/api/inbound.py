@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 from tickets.api import examples
 from tickets.api.serializers import TicketSerializer, ticket_data
 from tickets.api.views import ERRORS
-from tickets.inbound import inbound_ticket_upsert
+from tickets.intake.inbound import inbound_ticket_upsert
 from tickets.models import InboundMapping
 
 

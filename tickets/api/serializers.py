@@ -1,4 +1,4 @@
-"""Serializers validate shape and present rows; the rules live in services and tickets.evidence."""
+"""Serializers validate shape and present rows; the rules live in services and tickets.intake.evidence."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from django.utils import timezone
 from rest_framework import serializers
 
-from tickets.ingest import BULK_MAX
+from tickets.intake.ingest import BULK_MAX
 from tickets.models import (
     AssignmentSource,
     BugCluster,

@@ -30,7 +30,7 @@ from tickets.api.serializers import (
     ticket_item_fast,
 )
 from tickets.filters import CustomerFilterSet, TicketFilterSet, TicketTypeFilterSet
-from tickets.ingest import (
+from tickets.intake.ingest import (
     BULK_MAX,
     customer_upsert,
     ticket_bulk_upsert,
@@ -38,8 +38,8 @@ from tickets.ingest import (
     ticket_types_with_fields,
     ticket_upsert,
 )
+from tickets.intake.selectors import ticket_list
 from tickets.models import BugCluster, Customer, TicketType
-from tickets.selectors import ticket_list
 
 ERRORS = {
     400: OpenApiResponse(

@@ -26,7 +26,7 @@ import numpy as np
 from django.utils.dateparse import parse_datetime
 
 from tickets.clustering import embeddings, semantic
-from tickets.clustering.engine import ticket_assign
+from tickets.clustering.assignment import ticket_assign
 from tickets.models import FeedbackKind, Ticket
 
 EVAL_SOURCE = "replay"

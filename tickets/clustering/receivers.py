@@ -64,7 +64,8 @@ def on_tickets_filed(sender, ticket_ids=(), **kwargs) -> None:
 
 def on_cluster_status_changed(sender, cluster=None, old_status=None, new_status=None, **kwargs) -> None:
     """A cluster leaves retrieval when it stops being assignable, and comes back when reopened."""
-    from tickets.clustering.index import cluster_index_drop, cluster_index_rebuild
+    from tickets.clustering.services import cluster_index_rebuild
+    from tickets.clustering.storage import index_drop as cluster_index_drop
 
     was = old_status in ASSIGNABLE_CLUSTER_STATUSES
     now = new_status in ASSIGNABLE_CLUSTER_STATUSES
@@ -77,7 +78,7 @@ def on_cluster_status_changed(sender, cluster=None, old_status=None, new_status=
 def on_ticket_assigned(sender, ticket=None, cluster=None, **kwargs) -> None:
     """Every way into a cluster (the engine, "same bug", the help desk's known cluster) may cross its
     alert threshold; the check costs nothing while the cluster is small or already alerted."""
-    from tickets.alerts import cluster_threshold_check
+    from tickets.clusters.alerts import cluster_threshold_check
 
     if cluster is None:
         return
@@ -89,7 +90,7 @@ def on_ticket_assigned(sender, ticket=None, cluster=None, **kwargs) -> None:
 
 def on_tickets_assigned(sender, assignments=(), **kwargs) -> None:
     """A batch of the engine's assignments: each cluster it grew is checked once, with its new count."""
-    from tickets.alerts import clusters_threshold_check
+    from tickets.clusters.alerts import clusters_threshold_check
 
     clusters = {cluster.pk: cluster for _, cluster in assignments if cluster is not None}
     try:
@@ -107,7 +108,7 @@ def on_cluster_saved(sender, instance=None, created=False, update_fields=None, r
     Whatever creates the cluster (the engine, a person in the admin, a split) goes through here, so
     the cluster can be found by the next ticket. Counter updates (`update_fields` without text) skip it.
     """
-    from tickets.clustering.index import cluster_index_rebuild
+    from tickets.clustering.services import cluster_index_rebuild
 
     if raw:
         return

@@ -2,7 +2,7 @@
 
 A ticket's vector (its subject, description and free-text evidence, encoded by `embeddings`) is
 compared with each candidate cluster's vectors (`vectors.ClusterVectors`: mostly its nearest
-exemplar, partly its centroid). That cosine joins the words' similarity in scoring (`fuse`), and
+exemplar, partly its centroid). That cosine joins the words' similarity in scoring (`ranking.fuse`), and
 the clusters nearest in meaning are candidates too (`Meaning.candidates`), taken from the process's
 in-memory matrix of open clusters, so a duplicate that shares no word with its cluster is found, not
 only re-ranked. Reasons name it: `meaning similar 0.81`.
@@ -37,9 +37,6 @@ from tickets.models import ASSIGNABLE_CLUSTER_STATUSES, BugCluster, ClusterEmbed
 SIGNALS = ("fused", "lexical", "semantic")
 NEIGHBOURS = 10  # clusters nearest in meaning that join the lexical candidates
 NEIGHBOUR_FLOOR = 0.45  # ...when their centroid's cosine is at least this
-ZERO = 0.3  # a cosine at or below this says nothing; 1.0 says the same
-WEIGHT = 0.5  # share of meaning in the fused text similarity
-REASON_MIN = 0.5  # cosines from here on are named in the reasons
 
 _state: dict = {"signal": "fused", "encoder": None}
 
@@ -70,27 +67,6 @@ def ticket_text(*, subject: str, description: str = "", evidence: dict | None = 
     parts = [subject.strip(), description.strip()]
     parts += [str(evidence[k]).strip() for k in sorted(TEXT_EVIDENCE_KEYS) if evidence.get(k)]
     return "\n".join(p for p in parts if p)
-
-
-def meaning_score(cosine: float) -> float:
-    """A cosine mapped to 0..1: unrelated reports of one product sit near ZERO, the same report at 1."""
-    return max(0.0, min((cosine - ZERO) / (1.0 - ZERO), 1.0))
-
-
-def fuse(lexical: float, cosine: float | None) -> float:
-    """The text similarity scoring uses: the words' alone without a vector, else blended with the meaning's."""
-    if cosine is None:
-        return 0.0 if _state["signal"] == "semantic" else lexical
-    meaning = meaning_score(cosine)
-    if _state["signal"] == "semantic":
-        return meaning
-    return (1.0 - WEIGHT) * lexical + WEIGHT * meaning
-
-
-def reason(cosine: float | None) -> str | None:
-    if cosine is None or cosine < REASON_MIN:
-        return None
-    return f"meaning similar {cosine:.2f}"
 
 
 class Meaning:
@@ -186,6 +162,10 @@ class Meaning:
 
     def scorer(self, key: int | None) -> Callable[[int], float | None]:
         return lambda cluster_key: self.similarity(key, cluster_key)
+
+    @property
+    def semantic_only(self) -> bool:
+        return _state["signal"] == "semantic"
 
     def near(self, key: int | None, cluster_key: int) -> bool:
         """Is a cluster this batch opened close enough in meaning to be a candidate?"""

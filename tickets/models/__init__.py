@@ -15,6 +15,7 @@ from tickets.models.choices import (
     Role,
     Segment,
     TicketStatus,
+    cluster_kind_for,
 )
 from tickets.models.clusters import BugCluster, ClusterCorrection, ClusterEvent
 from tickets.models.customers import Customer
@@ -33,6 +34,7 @@ from tickets.models.tickets import Attachment, Ticket
 from tickets.models.types import EvidenceField, TicketType
 
 __all__ = [
+    "cluster_kind_for",
     "ASSIGNABLE_CLUSTER_STATUSES",
     "ClusterCorrection",
     "ClusterEmbedding",

@@ -77,6 +77,16 @@ class ClusterKind(models.TextChoices):
     FEEDBACK = "feedback", "Other feedback"
 
 
+def cluster_kind_for(feedback_kind: str) -> str:
+    """The kind of cluster a ticket of `feedback_kind` joins: bugs with bugs, requests with requests,
+    other feedback on its own (the one place this rule lives)."""
+    if feedback_kind == FeedbackKind.BUG_REPORT:
+        return ClusterKind.BUG
+    if feedback_kind == FeedbackKind.FEATURE_REQUEST:
+        return ClusterKind.FEATURE_REQUEST
+    return ClusterKind.FEEDBACK
+
+
 class ClusterStatus(models.TextChoices):
     NEW = "new", "New"
     ACKNOWLEDGED = "acknowledged", "Acknowledged"

@@ -15,7 +15,7 @@ class Ticket(models.Model):
     """One customer contact as filed by support (in the form, over the API or by import).
 
     `evidence` holds the values of the ticket type's evidence fields, keyed by
-    field key, already validated and normalised by `tickets.evidence`.
+    field key, already validated and normalised by `tickets.intake.evidence`.
     """
 
     source = models.CharField(max_length=50, help_text='The help desk it came from ("zendesk", "web", ...).')

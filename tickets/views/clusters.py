@@ -11,23 +11,18 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from tickets.forms import AnswerForm, ClusterDetailsForm, ClusterRespondForm, ClusterTriageForm
-from tickets.models import BugCluster, ClusterStatus
-from tickets.selectors import (
-    cluster_events,
-    cluster_get_story,
-    cluster_open_question,
-    cluster_possible_duplicates,
-    cluster_tickets,
-)
-from tickets.services import (
+from tickets.clustering.selectors import cluster_possible_duplicates
+from tickets.clusters.details import cluster_update_details
+from tickets.clusters.selectors import cluster_events, cluster_get_story, cluster_open_question, cluster_tickets
+from tickets.clusters.services import (
     cluster_answer_question,
     cluster_assign_owner,
     cluster_respond,
     cluster_set_priority,
     cluster_set_status,
-    cluster_update_details,
 )
+from tickets.forms import AnswerForm, ClusterDetailsForm, ClusterRespondForm, ClusterTriageForm
+from tickets.models import BugCluster, ClusterStatus
 from tickets.views.common import in_agent_timezone, safe_next
 
 TICKETS_PER_PAGE = 50

@@ -15,7 +15,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from tickets.corrections import (
+from tickets.clusters.corrections import (
     REASON_MAX,
     cluster_merge,
     cluster_split,

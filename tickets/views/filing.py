@@ -10,13 +10,13 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from tickets.filing import report_file
+from tickets.clustering.selectors import cluster_suggestions
 from tickets.forms import EVIDENCE_PREFIX, ReportForm, parse_pk
-from tickets.models import ClusterKind, Customer, FeedbackKind
-from tickets.selectors import cluster_suggestions, customer_search, ticket_type_list_active
+from tickets.intake.filing import report_file
+from tickets.intake.selectors import customer_search, ticket_type_list_active
+from tickets.models import Customer, cluster_kind_for
 from tickets.views.common import in_agent_timezone
 
-CLUSTER_KIND_FOR = {FeedbackKind.BUG_REPORT: ClusterKind.BUG, FeedbackKind.FEATURE_REQUEST: ClusterKind.FEATURE_REQUEST}
 can_file = permission_required("tickets.add_ticket", raise_exception=True)
 
 
@@ -46,7 +46,7 @@ def known_bugs(form: ReportForm) -> list:
         description=form.description_typed,
         ticket_type=form.ticket_type_obj,
         evidence=values,
-        kind=CLUSTER_KIND_FOR.get(form.kind, ClusterKind.FEEDBACK),
+        kind=cluster_kind_for(form.kind),
     )
 
 

@@ -8,8 +8,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from tickets.clusters.selectors import cluster_open_question
 from tickets.forms import AnswerForm
-from tickets.selectors import cluster_open_question, ticket_count_awaiting_answer, ticket_list_for_agent
+from tickets.intake.selectors import ticket_count_awaiting_answer, ticket_list_for_agent
 from tickets.views.common import in_agent_timezone
 
 PAGE_SIZE = 20

@@ -11,10 +11,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from tickets.clusters.patterns import DEFAULT_DAYS, WINDOW_CHOICES, evidence_patterns
+from tickets.clusters.selectors import cluster_list
 from tickets.filters import ClusterFilterSet
 from tickets.models import BugCluster, TicketType
-from tickets.patterns import DEFAULT_DAYS, WINDOW_CHOICES, evidence_patterns
-from tickets.selectors import cluster_list
 from tickets.views.common import in_agent_timezone, is_htmx
 
 CLUSTERS_PER_PAGE = 50

@@ -3,8 +3,8 @@
 from django.core.management.base import BaseCommand
 from tqdm import tqdm
 
-from tickets.clustering.engine import tickets_assign_all_pending
-from tickets.clustering.rebuild import index_rebuild_all
+from tickets.clustering.assignment import tickets_assign_all_pending
+from tickets.clustering.services import index_rebuild_all
 from tickets.models import Ticket
 
 

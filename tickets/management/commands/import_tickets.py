@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from tqdm import tqdm
 
-from tickets.ingest import ticket_bulk_upsert
+from tickets.intake.ingest import ticket_bulk_upsert
 
 CHUNK = 500
 

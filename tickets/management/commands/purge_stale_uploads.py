@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from django.core.management.base import BaseCommand
 
-from tickets.uploads import upload_purge_stale
+from tickets.intake.uploads import upload_purge_stale
 
 
 class Command(BaseCommand):

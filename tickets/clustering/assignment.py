@@ -1,0 +1,297 @@
+"""Assignment: put each waiting ticket in the best assignable cluster of its kind, or open one.
+
+Tickets waiting for the engine are assigned in batches (`tickets_assign`): one retrieval query,
+one read of the candidates' profiles and one write transaction for the whole batch, each ticket
+still decided in arrival order and seeing what the batch's earlier tickets did. The ranking is
+`ranking`'s, the SQL `storage`'s.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import partial
+
+from django.db import transaction
+from django.utils import timezone
+
+from tickets import signals
+from tickets.clustering import index, ranking, semantic, storage
+from tickets.clustering.features import Features
+from tickets.clustering.ranking import JOIN_THRESHOLD, Match
+from tickets.clustering.storage import Candidate, Join
+from tickets.models import ASSIGNABLE_CLUSTER_STATUSES, BugCluster, ClusterProfile, Ticket, cluster_kind_for
+
+
+@dataclass
+class Assignment:
+    ticket_id: int
+    cluster: BugCluster | None
+    created: bool = False
+    matches: list[Match] = field(default_factory=list)
+    skipped: str = ""
+
+
+_TICKET_FIELDS = (
+    "id",
+    "subject",
+    "description",
+    "evidence",
+    "feedback_kind",
+    "reported_at",
+    "cluster_id",
+    "customer_id",
+    "ticket_type_id",
+    "cluster_assigned_at",
+    "assignment_source",
+    "match_features",
+    "ticket_type__key",
+    "ticket_type__name",
+)
+BATCH_SIZE = 50  # tickets a worker ranks and writes together when many wait
+
+
+def ticket_assign(*, ticket_id: int, rank_limit: int = 1) -> Assignment:
+    """Assign one ticket (the Celery task's body). Safe to run twice: the second run changes nothing."""
+    return tickets_assign([ticket_id], rank_limit=rank_limit)[0]
+
+
+def tickets_assign(ticket_ids: list[int], *, rank_limit: int = 1) -> list[Assignment]:
+    """Assign tickets in the order given, as a batch; one Assignment per id, in that order.
+
+    A batch costs a constant number of queries whatever its size: the tickets, the term statistics,
+    the retrieval of every ticket's candidates, their profiles, then one transaction for all joins
+    (lock the profiles, claim the tickets, one batch of writes). Tickets are decided one after the
+    other, each seeing what the earlier ones of the batch did: a ticket that joined a cluster is one of
+    its exemplars for the next, and a cluster one of them opened is a candidate for the rest. Opening
+    a cluster is written at once (it is rare, and a later ticket may join it).
+
+    A ticket a person placed (agent's "same bug", a move, the help desk's known cluster) keeps its
+    cluster; the engine only reads it into that cluster's index. Safe to run twice.
+    """
+    if not ticket_ids:
+        return []
+    loaded = Ticket.objects.select_related("ticket_type").only(*_TICKET_FIELDS).in_bulk(ticket_ids)
+    results: dict[int, Assignment] = {}
+    waiting: list[tuple[Ticket, Features, str]] = []
+    for ticket_id in dict.fromkeys(ticket_ids):
+        ticket = loaded.get(ticket_id)
+        if ticket is None:
+            results[ticket_id] = Assignment(ticket_id=ticket_id, cluster=None, skipped="ticket not found")
+        elif ticket.cluster_id is not None:
+            if ticket.match_features:
+                results[ticket_id] = Assignment(ticket_id=ticket_id, cluster=None, skipped="already assigned")
+            else:
+                results[ticket_id] = _index_placed_ticket(ticket)
+        else:
+            waiting.append((ticket, index.features_for_ticket(ticket), cluster_kind_for(ticket.feedback_kind)))
+    if waiting:
+        results.update(_assign_waiting(waiting, rank_limit=max(rank_limit, 1)))
+    return [results[ticket_id] for ticket_id in ticket_ids]
+
+
+@dataclass
+class _Opening:
+    """A cluster a batch opens: not written until the batch's end, a candidate for its later tickets."""
+
+    key: int  # below zero: stands for the cluster's id until it is written
+    candidate: Candidate
+    text: Features  # the cluster's own words (its title), indexed with it
+    postings: dict[str, float]
+
+
+def _assign_waiting(waiting: list[tuple[Ticket, Features, str]], *, rank_limit: int) -> dict[int, Assignment]:
+    stats = storage.stats_read(ranking.terms_for([features for _, features, _ in waiting]))
+    queries = [ranking.query_for(features, kind, stats) for _, features, kind in waiting]
+    found_all = iter(storage.retrieve([q for q in queries if q is not None]))
+    founds = [next(found_all) if q is not None else {} for q in queries]
+    meaning = semantic.Meaning.for_tickets([ticket for ticket, _, _ in waiting])
+    if meaning is not None:  # semantic neighbours are candidates too
+        keys = [ticket.pk if q is not None else None for (ticket, _, _), q in zip(waiting, queries, strict=True)]
+        meaning.candidates(keys, [kind for _, _, kind in waiting], founds)
+    candidates = storage.candidates({cluster_id for found in founds for cluster_id in found})
+    if meaning is not None:
+        meaning.load(candidates)
+    openings: list[_Opening] = []
+    opened_by: dict[int, _Opening] = {}  # id() of an unwritten cluster -> its opening
+    results: dict[int, Assignment] = {}
+    joins: list[Join] = []
+    for (ticket, features, kind), query, found in zip(waiting, queries, founds, strict=True):
+        matches: list[Match] = []
+        if query is not None:
+            found = dict(found)
+            for opening in openings:
+                covered = ranking.covered(query, opening.postings)
+                if covered is None and meaning is not None and meaning.near(ticket.pk, opening.key):
+                    covered = 0.0  # no word in common, but the same meaning
+                if opening.candidate.cluster.kind == kind and covered is not None:
+                    found[opening.key] = (covered, 0.0)
+                    candidates[opening.key] = opening.candidate
+            scorer, only = (meaning.scorer(ticket.pk), meaning.semantic_only) if meaning else (None, False)
+            matches = ranking.score(query, found, candidates, stats, ticket.reported_at, rank_limit, scorer, only)
+        best = matches[0] if matches and matches[0].score >= JOIN_THRESHOLD else None
+        if best is not None:
+            opening = opened_by.get(id(best.cluster))
+            candidate = opening.candidate if opening else candidates[best.cluster.pk]
+            if opening:
+                for term, weight in index.posting_terms(features).items():
+                    opening.postings[term] = opening.postings.get(term, 0.0) + weight
+            joins.append(Join(ticket, features, best))
+            results[ticket.pk] = Assignment(ticket_id=ticket.pk, cluster=best.cluster, matches=matches)
+        else:
+            opening = _opening(-1 - len(openings), ticket, kind)
+            openings.append(opening)
+            opened_by[id(opening.candidate.cluster)] = opening
+            candidate = opening.candidate
+            best = ranking.open_match(opening.candidate.cluster, matches)
+            joins.append(Join(ticket, features, best))
+            results[ticket.pk] = Assignment(
+                ticket_id=ticket.pk, cluster=opening.candidate.cluster, created=True, matches=matches
+            )
+        index.profile_add(candidate, ticket.pk, features)
+        if meaning is not None:  # later tickets of the batch see its vector in its cluster
+            opening = opened_by.get(id(best.cluster))
+            meaning.fold(opening.key if opening else best.cluster.pk, ticket.pk)
+    for ticket_id in _write(joins, openings, meaning):
+        # The cluster stopped taking tickets (merged, closed) or the ticket was placed meanwhile.
+        results[ticket_id] = ticket_assign(ticket_id=ticket_id, rank_limit=rank_limit)
+    return results
+
+
+def _opening(key: int, ticket: Ticket, kind: str) -> _Opening:
+    """A new cluster titled by the ticket, with its own words as its first exemplar (as on a rebuild)."""
+    cluster = BugCluster(
+        title=ticket.subject[:255], kind=kind, ticket_type=ticket.ticket_type if ticket.ticket_type_id else None
+    )
+    text = index.cluster_text_features(cluster)
+    candidate = Candidate(exemplars=[], fingerprints={}, evidence={}, tickets=0, cluster=cluster)
+    index.profile_add(candidate, index.CLUSTER_TEXT_ID, text, count=False)
+    return _Opening(key, candidate, text, index.posting_terms(text))
+
+
+def _assigned_on_commit(pairs: list[tuple[Ticket, BugCluster]]) -> None:
+    transaction.on_commit(partial(signals.tickets_assigned.send, sender=Ticket, assignments=pairs), robust=True)
+
+
+def _write(joins: list[Join], openings: list[_Opening], meaning: semantic.Meaning | None = None) -> list[int]:
+    """Write a batch in one transaction; returns the tickets that could not be assigned as decided.
+
+    On PostgreSQL, a constant number of round trips whatever the batch's size: the new clusters,
+    their events and profiles (when the batch opens any), lock the profiles (of clusters still
+    taking tickets), claim the tickets nobody assigned meanwhile, then the counters, the profiles,
+    the postings and the term statistics in one batch of statements, and the commit.
+    """
+    from tickets.clusters.services import clusters_open
+
+    retry: list[int] = []
+    with transaction.atomic():
+        if openings:
+            clusters_open([o.candidate.cluster for o in openings])
+            ClusterProfile.objects.bulk_create(
+                ClusterProfile(
+                    cluster=o.candidate.cluster,
+                    kind=o.candidate.cluster.kind,
+                    exemplars=o.candidate.exemplars[:1],
+                    fingerprints=dict.fromkeys(o.text.fingerprints, 1),
+                    evidence=dict.fromkeys(o.text.evidence, 1),
+                )
+                for o in openings
+            )
+        profiles = storage.lock_profiles(sorted({j.match.cluster.pk for j in joins}))
+        retry += [j.ticket.pk for j in joins if j.match.cluster.pk not in profiles]
+        joins = [j for j in joins if j.match.cluster.pk in profiles]
+        claimed = storage.claim_many(joins)
+        retry += [j.ticket.pk for j in joins if j.ticket.pk not in claimed]
+        joins = [j for j in joins if j.ticket.pk in claimed]
+        by_cluster: dict[int, list[Join]] = {}
+        for join in joins:
+            by_cluster.setdefault(join.match.cluster.pk, []).append(join)
+            index.profile_add(profiles[join.match.cluster.pk], join.ticket.pk, join.features)
+        if meaning is not None:  # the tickets' vectors, and their clusters' under the same locks
+            members = {cid: (ms[0].match.cluster.kind, [m.ticket.pk for m in ms]) for cid, ms in by_cluster.items()}
+            meaning.write(members, {o.candidate.cluster.pk for o in openings})
+        empty = [o.candidate.cluster.pk for o in openings if o.candidate.cluster.pk not in by_cluster]
+        if empty:  # every ticket of a cluster the batch opened was assigned meanwhile
+            BugCluster.objects.filter(pk__in=empty).delete()
+        if not joins:
+            return retry
+        now = timezone.now()
+        statements = []
+        for cluster_id, members in sorted(by_cluster.items()):
+            statements += [
+                storage.counters_statement(cluster_id, [m.ticket.reported_at for m in members], now),
+                storage.profile_statement(cluster_id, profiles[cluster_id], now),
+            ]
+            for member in members:
+                _count_in(member.match.cluster, member.ticket.reported_at)
+        texts = {o.candidate.cluster.pk: o.text for o in openings}
+        statements += storage.postings_statements(
+            (
+                cluster_id,
+                members[0].match.cluster.kind,
+                [m.features for m in members] + ([texts[cluster_id]] if cluster_id in texts else []),
+            )
+            for cluster_id, members in by_cluster.items()
+        )
+        statements += storage.stats_statements([j.features for j in joins])
+        storage.execute(statements)
+        _assigned_on_commit([(j.ticket, j.match.cluster) for j in joins])
+    return retry
+
+
+def _count_in(cluster: BugCluster, reported_at: datetime) -> None:
+    """Keep the in-memory cluster's counters as written (the threshold check reads them)."""
+    cluster.ticket_count += 1
+    if cluster.first_reported_at is None or reported_at < cluster.first_reported_at:
+        cluster.first_reported_at = reported_at
+    if cluster.last_reported_at is None or reported_at > cluster.last_reported_at:
+        cluster.last_reported_at = reported_at
+
+
+def _index_placed_ticket(ticket: Ticket) -> Assignment:
+    """Read a ticket that a person put in its cluster into that cluster's profile and postings."""
+    features = index.features_for_ticket(ticket)
+    with transaction.atomic():
+        cluster = BugCluster.objects.filter(pk=ticket.cluster_id).first()
+        if cluster is None:
+            return Assignment(ticket_id=ticket.pk, cluster=None, skipped="cluster gone")
+        updated = Ticket.objects.filter(pk=ticket.pk, match_features={}).update(match_features=features.as_json())
+        if not updated:
+            return Assignment(ticket_id=ticket.pk, cluster=None, skipped="already indexed")
+        profile, _ = ClusterProfile.objects.select_for_update().get_or_create(
+            cluster=cluster, defaults={"kind": cluster.kind}
+        )
+        index.profile_add(profile, ticket.pk, features)
+        profile.save()
+        semantic.placed_ticket_add(ticket=ticket, cluster=cluster)
+        if cluster.status in ASSIGNABLE_CLUSTER_STATUSES:
+            storage.postings_add(cluster_id=cluster.pk, kind=cluster.kind, features_list=[features])
+        storage.stats_add([features])
+    return Assignment(ticket_id=ticket.pk, cluster=cluster, skipped="placed by a person")
+
+
+def tickets_assign_pending(*, older_than_seconds: int = 30, limit: int = 500) -> int:
+    """Assign tickets whose assignment task was lost (broker outage, worker crash); returns how many."""
+    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
+    ids = list(
+        Ticket.objects.filter(cluster_assigned_at__isnull=True, cluster__isnull=True, created_at__lte=cutoff)
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    return tickets_assign_in_batches(ids)
+
+
+def tickets_assign_in_batches(ticket_ids: list[int]) -> int:
+    """Assign tickets in arrival order, `BATCH_SIZE` at a time; returns how many were assigned."""
+    done = 0
+    for start in range(0, len(ticket_ids), BATCH_SIZE):
+        done += sum(1 for a in tickets_assign(ticket_ids[start : start + BATCH_SIZE]) if a.cluster is not None)
+    return done
+
+
+def tickets_assign_all_pending() -> int:
+    """Assign every ticket waiting for the engine, oldest first, in batches; returns how many joined."""
+    done = 0
+    while assigned := tickets_assign_pending(older_than_seconds=0, limit=200):
+        done += assigned
+    return done

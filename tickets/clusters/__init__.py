@@ -1,0 +1,1 @@
+"""Bug clusters: their lifecycle and triage, people's corrections, volume alerts and evidence patterns."""

@@ -1,6 +1,0 @@
-"""Demo data: a realistic fictional SaaS support history for trying and benchmarking the product.
-
-Entry points: `demo_seed()` and `demo_reset()` in `tickets.demo.seed`, used by
-`manage.py seed_demo`. The true effects of the demo's fixes are in
-`tickets.demo.bugs.DEMO_FIX_EFFECTS` (see docs/demo-data.md).
-"""

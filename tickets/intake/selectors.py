@@ -1,0 +1,64 @@
+"""Reads of the intake side: an agent's own reports, customers and ticket types to file against."""
+
+from __future__ import annotations
+
+from django.db.models import Prefetch, Q, QuerySet
+
+from tickets.models import BugCluster, ClusterEvent, ClusterStatus, Customer, Ticket, TicketType
+
+# --- The agent's closed loop -----------------------------------------------------
+
+PRODUCT_RESPONSE_KINDS = (
+    ClusterEvent.Kind.RESPONSE,
+    ClusterEvent.Kind.QUESTION,
+    ClusterEvent.Kind.ANSWER,
+    ClusterEvent.Kind.STATUS_CHANGED,
+    ClusterEvent.Kind.PRIORITY_CHANGED,
+    ClusterEvent.Kind.OWNER_CHANGED,
+    ClusterEvent.Kind.WORKAROUND,
+    ClusterEvent.Kind.FIX_DEPLOYED,
+)
+
+
+def ticket_list_for_agent(*, agent) -> QuerySet[Ticket]:
+    """The agent's tickets, newest first, each cluster carrying `responses` (product's updates, newest first)."""
+    responses = Prefetch(
+        "cluster__events",
+        queryset=ClusterEvent.objects.filter(kind__in=PRODUCT_RESPONSE_KINDS)
+        .select_related("actor")
+        .order_by("-created_at", "-id"),
+        to_attr="responses",
+    )
+    return (
+        Ticket.objects.filter(agent=agent)
+        .select_related("cluster", "cluster__owner", "ticket_type", "customer")
+        .prefetch_related(responses)
+        .order_by("-reported_at", "-id")
+    )
+
+
+def ticket_count_awaiting_answer(*, agent) -> int:
+    """How many bugs holding the agent's tickets wait on an answer from support (NEEDS_INFO)."""
+    return BugCluster.objects.filter(status=ClusterStatus.NEEDS_INFO, tickets__agent=agent).distinct().count()
+
+
+def customer_search(*, query: str, limit: int = 8) -> list[Customer]:
+    """Customers whose name or account id contains `query`, biggest accounts (MRR) first."""
+    query = (query or "").strip()
+    if not query:
+        return []
+    return list(
+        Customer.objects.filter(Q(name__icontains=query) | Q(external_id__icontains=query)).order_by("-mrr", "name")[
+            :limit
+        ]
+    )
+
+
+def ticket_type_list_active() -> list[TicketType]:
+    """Active ticket types with their evidence fields, in form order (two queries)."""
+    return list(TicketType.objects.filter(is_active=True).prefetch_related("fields").order_by("order", "name"))
+
+
+def ticket_list() -> QuerySet[Ticket]:
+    """Tickets with what their list rows show; filter with tickets.filters.TicketFilterSet."""
+    return Ticket.objects.select_related("ticket_type", "customer")
