@@ -194,6 +194,7 @@ def _model_limit(directory: Path) -> int:
 
 _lock = threading.Lock()
 _state: dict = {}
+_loaded: dict[tuple, Encoder] = {}  # by files and options: a reset (tests) never loads the same model twice
 
 
 def encoder(*, announce: bool = True) -> Encoder | None:
@@ -236,13 +237,14 @@ def _load() -> tuple[Encoder | None, str]:
         return None, f"{SETTING} is not set, so the engine compares tickets by their words only."
     try:
         files = resolve(value, base_dir=Path(settings.BASE_DIR), cache_dir=Path(settings.CLUSTERING_EMBEDDING_CACHE))
-        return (
-            Encoder(
-                files,
-                max_tokens=settings.CLUSTERING_EMBEDDING_MAX_TOKENS,
-                threads=settings.CLUSTERING_EMBEDDING_THREADS,
-            ),
-            "",
-        )
+        options = {
+            "max_tokens": settings.CLUSTERING_EMBEDDING_MAX_TOKENS,
+            "threads": settings.CLUSTERING_EMBEDDING_THREADS,
+        }
+        stat = files.onnx.stat()
+        key = (str(files.onnx), stat.st_size, stat.st_mtime_ns, str(files.tokenizer), *options.values())
+        if key not in _loaded:
+            _loaded[key] = Encoder(files, **options)
+        return _loaded[key], ""
     except EmbeddingUnavailable as exc:
         return None, f"{exc} Until then the engine compares tickets by their words only."

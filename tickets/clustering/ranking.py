@@ -48,10 +48,15 @@ EVIDENCE_BONUS = 0.06
 EVIDENCE_CAP = 0.12
 TYPE_MISMATCH_PENALTY = 0.1
 OPENED_ALONE = "opened a new cluster: no similar cluster of its kind"
-# The semantic signal (with a sentence-embedding model, see `semantic`): the cosine of the ticket's vector
-# and the cluster's, mapped to 0..1 from MEANING_ZERO (unrelated reports of one product) to 1 (the same
-# report), makes MEANING_WEIGHT of the text similarity; cosines from MEANING_REASON_MIN on are named.
-MEANING_ZERO, MEANING_WEIGHT, MEANING_REASON_MIN = 0.3, 0.5, 0.5
+# The semantic signal (with a sentence-embedding model, see `semantic`), tuned on the replay's dev data:
+# the cosine of the ticket's vector with the cluster's moves the text similarity by MEANING_WEIGHT x its
+# distance from MEANING_CENTRE (up when closer in meaning, down when further). Reports of one product
+# about different bugs reach cosines of 0.6-0.8, so a cosine alone proves little; but a cluster far
+# closer in meaning than every other (at least MEANING_DISTINCT, and MEANING_MARGIN above the runner-up:
+# a ratio test) is the same bug told in other words, and its text similarity is at least MEANING_DISTINCT_TEXT.
+MEANING_CENTRE, MEANING_WEIGHT = 0.75, 0.5
+MEANING_DISTINCT, MEANING_MARGIN, MEANING_RUNNER_UP_FLOOR, MEANING_DISTINCT_TEXT = 0.5, 0.3, 0.2, 0.55
+MEANING_REASON_MIN = 0.5  # cosines from here on are named in the reasons
 RECENT_DAYS, RECENT_BONUS = 14, 0.03
 STALE_DAYS, STALE_PENALTY = 180, 0.05
 
@@ -217,6 +222,8 @@ def score(
     features, idf = query.features, query.idf
     scorer = Scorer(query, stats)
     scored = []
+    cosines = {cluster_id: meaning(cluster_id) for cluster_id in found} if meaning else {}
+    distinct = distinct_in_meaning(cosines)
     for cluster_id, (covered, _) in found.items():
         profile = candidates.get(cluster_id)
         if profile is None or profile.status not in ASSIGNABLE_CLUSTER_STATUSES:
@@ -227,9 +234,12 @@ def score(
             text = max(text, TITLE_SHARE * scorer.title(profile.exemplars))  # the same title in other words is enough
         score, reasons = evidence_score(features, profile, stats)
         lexical = text
-        cosine = meaning(cluster_id) if meaning else None
+        cosine = cosines.get(cluster_id)
         text = fuse(lexical, cosine, semantic_only=semantic_only)
-        if cosine is not None and cosine >= MEANING_REASON_MIN:
+        if cluster_id == distinct:
+            text = max(text, MEANING_DISTINCT_TEXT)
+            reasons.insert(0, f"meaning similar {cosine:.2f}, closer than any other cluster")
+        elif cosine is not None and cosine >= MEANING_REASON_MIN:
             reasons.insert(0, f"meaning similar {cosine:.2f}")
         if lexical >= 0.2:
             reasons.insert(0, f"text similar {lexical:.2f}")
@@ -256,11 +266,21 @@ def score(
 
 
 def fuse(lexical: float, cosine: float | None, *, semantic_only: bool = False) -> float:
-    """The text similarity scoring uses: the words' alone without a vector, else blended with the meaning's."""
+    """The text similarity scoring uses: the words' alone without a vector, else moved by the meaning's."""
     if cosine is None:
         return 0.0 if semantic_only else lexical
-    meaning = max(0.0, min((cosine - MEANING_ZERO) / (1.0 - MEANING_ZERO), 1.0))
-    return meaning if semantic_only else (1.0 - MEANING_WEIGHT) * lexical + MEANING_WEIGHT * meaning
+    if semantic_only:
+        return max(0.0, min(cosine, 1.0))
+    return max(0.0, min(lexical + MEANING_WEIGHT * (cosine - MEANING_CENTRE), 1.0))
+
+
+def distinct_in_meaning(cosines: dict[int, float | None]) -> int | None:
+    """The candidate far closer in meaning than all others (the ratio test), if there is one."""
+    ranked = sorted(((c, cid) for cid, c in cosines.items() if c is not None), reverse=True)
+    if not ranked or ranked[0][0] < MEANING_DISTINCT:
+        return None
+    runner_up = max(ranked[1][0] if len(ranked) > 1 else 0.0, MEANING_RUNNER_UP_FLOOR)
+    return ranked[0][1] if ranked[0][0] - runner_up >= MEANING_MARGIN else None
 
 
 def code_conflict(features: Features, profile: Candidate) -> bool:

@@ -153,8 +153,10 @@ def cluster_embedding_rebuild(*, cluster: BugCluster) -> bool:
         .order_by("ticket__reported_at", "ticket_id")
         .values_list("ticket_id", "model", "vector")
     )
-    if not stored:
-        ClusterEmbedding.objects.filter(cluster_id=cluster.pk).delete()
+    if not stored:  # emptied (not deleted, so every process's matrix hears of it at its next refresh)
+        ClusterEmbedding.objects.filter(cluster_id=cluster.pk).update(
+            tickets=0, total=b"", exemplars=b"", exemplar_ids=[], updated_at=timezone.now()
+        )
         return False
     model = stored[-1][1]
     dimension = int(model.rsplit("/", 1)[-1]) if model.rsplit("/", 1)[-1].isdigit() else None
