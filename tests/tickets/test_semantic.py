@@ -364,3 +364,21 @@ def test_the_ticket_text_puts_the_subject_first_and_reads_free_text_evidence():
         evidence={"error_message": "Card declined", "payment_method": "paypal", "steps_to_reproduce": "Pay"},
     )
     assert text == "Checkout fails\nTried twice.\nCard declined\nPay"
+
+
+@pytest.mark.embedding_model
+def test_a_model_name_is_fetched_once_into_the_cache_then_found_there_offline(model_setting, settings, tmp_path):
+    shared = Path(settings.TEST_EMBEDDING_MODEL)
+    if not shared.is_absolute():
+        shared = Path(settings.BASE_DIR) / shared
+    fetched = tmp_path / "sentence-transformers--all-MiniLM-L6-v2"
+    (fetched / "onnx").mkdir(parents=True)
+    # As a fetch leaves it (links, not copies: the model stays in one place).
+    (fetched / "onnx" / "model.onnx").symlink_to(shared / "model.onnx")
+    for name in ("tokenizer.json", "config.json", "tokenizer_config.json"):
+        (fetched / name).symlink_to(shared / name)
+    settings.CLUSTERING_EMBEDDING_CACHE = tmp_path
+    model_setting("sentence-transformers/all-MiniLM-L6-v2")
+    found, reason = encoder_status()
+    assert reason == "" and found.dimension == 384 and found.files.onnx == fetched / "onnx" / "model.onnx"
+    assert embedding_model_check() == []
