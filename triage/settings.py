@@ -209,6 +209,9 @@ CLUSTERING_EMBEDDING_MODEL = env_str("CLUSTERING_EMBEDDING_MODEL") or ""
 CLUSTERING_EMBEDDING_CACHE = Path(env_str("CLUSTERING_EMBEDDING_CACHE") or VAR_DIR / "models")
 CLUSTERING_EMBEDDING_MAX_TOKENS = env_int("CLUSTERING_EMBEDDING_MAX_TOKENS", 128, minimum=8)
 CLUSTERING_EMBEDDING_THREADS = env_int("CLUSTERING_EMBEDDING_THREADS", 1, minimum=0)
+# The Known-bugs panel encodes the typed text in the web request (a few ms, but each web worker loads
+# the model once, ~150 MB); false keeps web workers light and the panel ranks by words.
+CLUSTERING_EMBEDDING_IN_REQUESTS = env_bool("CLUSTERING_EMBEDDING_IN_REQUESTS", True)
 
 # --- Service levels (slas) ---------------------------------------------------
 # The beat sweep's interval is read by triage/celery.py from SLA_SWEEP_SECONDS (default 60).

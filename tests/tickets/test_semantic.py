@@ -382,3 +382,12 @@ def test_a_model_name_is_fetched_once_into_the_cache_then_found_there_offline(mo
     found, reason = encoder_status()
     assert reason == "" and found.dimension == 384 and found.files.onnx == fetched / "onnx" / "model.onnx"
     assert embedding_model_check() == []
+
+
+@pytest.mark.embedding_model
+def test_web_requests_can_be_kept_free_of_the_model(settings):
+    clusters = file_known_bugs()
+    settings.CLUSTERING_EMBEDDING_IN_REQUESTS = False
+    found = cluster_suggestions(subject=PARAPHRASES["dashboard"])
+    assert clusters["dashboard"].pk not in {s.cluster.pk for s in found}  # by words only
+    assert cluster_suggestions(subject="Dashboard loading slow")[0].cluster == clusters["dashboard"]

@@ -106,7 +106,15 @@ class Meaning:
 
     @classmethod
     def for_text(cls, text: str) -> Meaning | None:
-        """The meaning of text typed in a form (key 0); None without a model or without words."""
+        """The meaning of text typed in a form (key 0); None without a model or without words.
+
+        Encoded in the web request (one short text, milliseconds), unless CLUSTERING_EMBEDDING_IN_REQUESTS
+        is off, which spares web workers the model's memory.
+        """
+        from django.conf import settings
+
+        if not settings.CLUSTERING_EMBEDDING_IN_REQUESTS:
+            return None
         found = encoder()
         vector = found.encode_one(text) if found is not None else None
         if vector is None:

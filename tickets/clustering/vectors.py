@@ -315,15 +315,18 @@ class OpenClusters:
         self, kind: str, queries: np.ndarray, *, k: int, floor: float, exclude: frozenset[int] = frozenset()
     ) -> list[list[tuple[int, float]]]:
         """For each query vector, its `k` nearest clusters of `kind` by centroid cosine (at least `floor`)."""
-        matrix = self.kinds.get(kind)
-        if matrix is None or not matrix.size or not len(queries):
-            return [[] for _ in range(len(queries))]
-        scores = queries @ matrix.rows[: matrix.size].T
-        take = min(k + len(exclude), matrix.size)
+        with self.lock:  # a refresh in another thread never swaps the rows under a product
+            matrix = self.kinds.get(kind)
+            if matrix is None or not matrix.size or not len(queries):
+                return [[] for _ in range(len(queries))]
+            scores = queries @ matrix.rows[: matrix.size].T
+            ids = matrix.ids[: matrix.size].copy()
+        size = len(ids)
+        take = min(k + len(exclude), size)
         out = []
         for row in scores:
-            top = np.argpartition(-row, take - 1)[:take] if take < matrix.size else np.arange(matrix.size)
-            ranked = sorted(((int(matrix.ids[i]), float(row[i])) for i in top), key=lambda p: -p[1])
+            top = np.argpartition(-row, take - 1)[:take] if take < size else np.arange(size)
+            ranked = sorted(((int(ids[i]), float(row[i])) for i in top), key=lambda p: -p[1])
             out.append([(cid, s) for cid, s in ranked if s >= floor and cid not in exclude][:k])
         return out
 
