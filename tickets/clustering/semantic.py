@@ -123,8 +123,14 @@ class Meaning:
 
     @classmethod
     def for_cluster(cls, cluster_id: int) -> Meaning | None:
-        """A cluster's centroid as the query (key 0), to find other clusters that mean the same."""
-        if encoder() is None:
+        """A cluster's centroid as the query (key 0), to find other clusters that mean the same.
+
+        Nothing is encoded and the model is not loaded: the stored vectors of the cluster's own model are
+        compared with other clusters' of that model.
+        """
+        from django.conf import settings
+
+        if _state["signal"] == "lexical" or not (_state["encoder"] or settings.CLUSTERING_EMBEDDING_MODEL):
             return None
         row = ClusterEmbedding.objects.filter(cluster_id=cluster_id).values_list("model", "total").first()
         if row is None or not row[0].rsplit("/", 1)[-1].isdigit():
