@@ -178,7 +178,6 @@ def main() -> None:
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
-    from tickets import signals
     from tickets.models import ApiKey
 
     call_command("migrate", verbosity=0)
@@ -361,7 +360,6 @@ def main() -> None:
             "bulk_ratio": round(bulk_per_s / copy_per_s, 3),
             "bulk_total_per_s": round(bulk_total_per_s, 1),
             "copy_total_per_s": round(copy_total_per_s, 1),
-            "ticket_filed_receivers": len(signals.ticket_filed.receivers),
             "gunicorn_workers": 2,
             "client_threads": args.threads,
         }

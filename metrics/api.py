@@ -22,13 +22,10 @@ from rest_framework.response import Response
 
 from metrics.filters import FixImpactFilterSet
 from metrics.models import FixImpact
-from metrics.selectors import fix_impact_list
+from metrics.selectors import fix_impact_get, fix_impact_list
 from metrics.services import (
     cluster_verify,
-    fix_impact_current,
     fix_impact_recompute,
-    fix_impacts_catch_up,
-    metrics_catch_up,
 )
 from metrics.success import success_metrics
 from tickets.clusters.services import cluster_mark_fixed
@@ -108,16 +105,12 @@ class FixImpactViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     def get_queryset(self):
         return fix_impact_list(request=self.request).order_by("-deployed_at", "-id")
 
-    def list(self, request: Request, *args, **kwargs) -> Response:
-        fix_impacts_catch_up()
-        return super().list(request, *args, **kwargs)
-
     def _cluster(self) -> BugCluster:
         return get_object_or_404(BugCluster, pk=self.kwargs["cluster_id"])
 
     def _current(self, cluster: BugCluster, *, force: bool = False) -> FixImpact:
-        """The measurement as of now: recomputed when asked, when a day was completed or tickets backfilled."""
-        row = fix_impact_recompute(cluster=cluster) if force else fix_impact_current(cluster=cluster)
+        """The measurement as last taken (`computed_at` says when), or taken now when asked (a POST)."""
+        row = fix_impact_recompute(cluster=cluster) if force else fix_impact_get(cluster=cluster)
         if row is None:
             raise NotFound("This cluster has no deployed fix to measure; mark it fixed with the deploy time first.")
         return row
@@ -192,5 +185,4 @@ class SuccessMetricsViewSet(viewsets.ViewSet):
 
     @extend_schema(responses=SuccessMetricsSerializer)
     def list(self, request: Request) -> Response:
-        metrics_catch_up()
         return Response(success_metrics())

@@ -83,6 +83,9 @@ class FixImpact(models.Model):
     series = models.JSONField(default=dict, blank=True, help_text="Daily counts, expected level and band.")
     computed_through = models.DateField(null=True, blank=True, help_text="Last complete day measured.")
     computed_at = models.DateTimeField(null=True, blank=True)
+    inputs_digest = models.CharField(
+        max_length=64, blank=True, help_text="Fingerprint of the daily counts measured (cluster and control)."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

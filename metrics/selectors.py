@@ -50,3 +50,8 @@ def fix_impact_list(*, filters=None, request=None) -> QuerySet[FixImpact]:
     """Measured fixes filtered by the shared FilterSet; nothing when a filter value is refused."""
     filterset = fix_impact_filterset(filters=filters, request=request)
     return filterset.qs if filterset.is_valid() else filterset.queryset.none()
+
+
+def fix_impact_get(*, cluster) -> FixImpact | None:
+    """A fix's measurement as last taken (pages show when); measuring is beat's job, or an explicit POST."""
+    return FixImpact.objects.filter(cluster=cluster).first()

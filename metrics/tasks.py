@@ -1,19 +1,43 @@
-"""Celery tasks of the metrics app: thin wrappers around the services."""
+"""Celery tasks of the metrics app: thin entry points around the services.
+
+Services and receivers enqueue these by name (`tickets.queue.task_enqueue`), as beat does.
+"""
+
+from datetime import timedelta
 
 from celery import shared_task
+from django.db.models import Max, Min
+from django.utils import timezone
+
+from metrics.services import (
+    fix_impact_recompute,
+    fix_impacts_discover,
+    fix_impacts_recompute_due,
+    fix_impacts_remeasure_changed,
+    fix_impacts_reopen_backfilled,
+    metrics_catch_up,
+)
+from metrics.services.rollup import local_day, rollup_ensure, rollup_rebuild
+from tickets.models import BugCluster
 
 
 @shared_task(name="metrics.fix_impact_recompute")
 def fix_impact_recompute_task(cluster_id: int) -> str | None:
-    """Measure one cluster's fix now (after it was marked fixed); returns the verdict."""
-    from metrics.services import fix_impact_recompute
-    from tickets.models import BugCluster
-
+    """Measure one cluster's fix now (after it was marked fixed), then every other fix whose control series
+    the new fix changed (its cluster leaves their control); returns the verdict."""
     cluster = BugCluster.objects.filter(pk=cluster_id).first()
     if cluster is None:
         return None
     row = fix_impact_recompute(cluster=cluster)
+    fix_impacts_remeasure_changed()
     return row.verdict if row else None
+
+
+@shared_task(name="metrics.fix_impacts_remeasure_changed")
+def fix_impacts_remeasure_task() -> int:
+    """Measure again every fix whose daily counts changed since it was measured (tickets backfilled or moved
+    into its windows, a fix recorded later); returns how many."""
+    return fix_impacts_remeasure_changed()
 
 
 @shared_task(name="metrics.fix_impacts_daily")
@@ -23,17 +47,11 @@ def fix_impacts_daily_task() -> int:
 
     Runs hourly from beat; each fix is measured at most once a day until its 30 days are complete.
     """
-    from metrics.services import (
-        fix_impacts_discover,
-        fix_impacts_recompute_due,
-        fix_impacts_reopen_backfilled,
-        metrics_catch_up,
-    )
-
     measured = metrics_catch_up()
     fix_impacts_discover()
     fix_impacts_reopen_backfilled()
-    return measured + fix_impacts_recompute_due()
+    measured += fix_impacts_recompute_due()
+    return measured + fix_impacts_remeasure_changed()
 
 
 @shared_task(name="metrics.rollup_recent_days")
@@ -43,12 +61,6 @@ def rollup_recent_days_task(days: int = 2) -> bool:
     Runs every few minutes from beat; cheap when nothing changed (one COUNT on each side). Returns
     whether a rebuild was needed.
     """
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    from metrics.services.rollup import local_day, rollup_ensure
-
     today = local_day(timezone.now())
     return rollup_ensure(day_from=today - timedelta(days=days), day_to=today)
 
@@ -57,16 +69,14 @@ def rollup_recent_days_task(days: int = 2) -> bool:
 def rollup_clusters_task(cluster_ids: list[int]) -> int:
     """Recount the daily volumes of `cluster_ids` over the days their tickets span (after people moved
     tickets between them); returns the rows changed. Safe to run twice."""
-    from django.db.models import Max, Min
-
-    from metrics.services.rollup import local_day, rollup_rebuild
-    from tickets.models import BugCluster
-
     span = BugCluster.objects.filter(pk__in=cluster_ids).aggregate(
         first=Min("first_reported_at"), last=Max("last_reported_at")
     )
     if span["first"] is None:
         return 0
-    return rollup_rebuild(
+    changed = rollup_rebuild(
         day_from=local_day(span["first"]), day_to=local_day(span["last"]), cluster_ids=cluster_ids, totals=False
     )
+    if changed:
+        fix_impacts_remeasure_changed()  # moved tickets change fixed clusters' counts and the control series
+    return changed

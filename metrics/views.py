@@ -15,13 +15,10 @@ from django.views.decorators.http import require_POST
 from metrics.forms import MarkFixedForm, VerifyForm
 from metrics.impact import LATE_FROM_DAY, Verdict
 from metrics.plot import impact_plot
-from metrics.selectors import fix_impact_filterset
+from metrics.selectors import fix_impact_filterset, fix_impact_get
 from metrics.services import (
     cluster_verify,
-    fix_impact_current,
     fix_impact_recompute,
-    fix_impacts_catch_up,
-    metrics_catch_up,
 )
 from metrics.success import success_metrics
 from tickets.clusters.services import cluster_mark_fixed
@@ -40,7 +37,6 @@ def _add_errors(form, error: ValidationError) -> None:
 @login_required
 @permission_required(VIEW_PERM, raise_exception=True)
 def fix_list(request: HttpRequest) -> HttpResponse:
-    fix_impacts_catch_up()
     filterset = fix_impact_filterset(filters=request.GET, request=request)
     fixes = filterset.qs if filterset.is_valid() else filterset.queryset.none()
     page = Paginator(fixes, 50).get_page(request.GET.get("page"))
@@ -53,7 +49,7 @@ def fix_list(request: HttpRequest) -> HttpResponse:
 
 
 def _fix_page(request, cluster: BugCluster, *, mark_form=None, verify_form=None, status: int = 200) -> HttpResponse:
-    impact = fix_impact_current(cluster=cluster)
+    impact = fix_impact_get(cluster=cluster)
     plot = None
     if impact is not None:
         plot = impact_plot(impact.series, verdict_label=impact.get_verdict_display())
@@ -136,5 +132,4 @@ def fix_verify(request: HttpRequest, cluster_id: int) -> HttpResponse:
 @login_required
 @permission_required(VIEW_PERM, raise_exception=True)
 def success(request: HttpRequest) -> HttpResponse:
-    metrics_catch_up()
     return render(request, "metrics/success.html", {"data": success_metrics()})

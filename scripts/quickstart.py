@@ -37,7 +37,13 @@ def main() -> int:
 
     python = ensure_environment()
     ensure_dotenv()
+    # Links in alert emails and webhooks point at the port this run serves on (unless SITE_URL is set).
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    dotenv = ROOT / ".env"
+    if "SITE_URL" not in env and not any(
+        line.strip().startswith("SITE_URL=") for line in dotenv.read_text().splitlines()
+    ):
+        env["SITE_URL"] = f"http://127.0.0.1:{args.port}"
     say("Applying database migrations")
     run(python, "manage.py", "migrate", "--noinput", env=env)
     run(python, "manage.py", "collectstatic", "--noinput", "--verbosity", "0", env=env)

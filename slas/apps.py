@@ -10,24 +10,18 @@ VIEW_SLAS = [
 
 
 class SlasConfig(AppConfig):
+    """Product-side service levels. Hears `tickets` through its outbox signals (`slas.receivers`)."""
+
     name = "slas"
     verbose_name = "Service levels"
 
+    @property
+    def role_permissions(self) -> dict[str, list[str]]:
+        from tickets.models import Role  # not at import time: app configs load before models
+
+        return dict.fromkeys((Role.AGENT, Role.PRODUCT_LEAD, Role.CUSTOMER_SUCCESS), VIEW_SLAS)
+
     def ready(self) -> None:
-        from slas import receivers
-        from tickets.models import Role
-        from tickets.roles import EXTRA_ROLE_PERMISSIONS
+        from slas import receivers  # importing them needs the models: only once the apps are ready
 
         receivers.connect()
-        from django.db.models.signals import m2m_changed, post_delete, post_save
-
-        from slas.models import SlaPolicy
-        from slas.selectors import policy_conditions_forget
-
-        post_save.connect(policy_conditions_forget, sender=SlaPolicy, dispatch_uid="slas.conditions.save")
-        post_delete.connect(policy_conditions_forget, sender=SlaPolicy, dispatch_uid="slas.conditions.delete")
-        m2m_changed.connect(
-            policy_conditions_forget, sender=SlaPolicy.ticket_types.through, dispatch_uid="slas.conditions.types"
-        )
-        for role in (Role.AGENT, Role.PRODUCT_LEAD, Role.CUSTOMER_SUCCESS):
-            EXTRA_ROLE_PERMISSIONS[role] += [p for p in VIEW_SLAS if p not in EXTRA_ROLE_PERMISSIONS[role]]

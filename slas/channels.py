@@ -1,4 +1,5 @@
-"""Where an alert goes: email, a Slack-compatible chat webhook, a signed webhook, a cluster label, a signal.
+"""Where an alert goes: email, a Slack-compatible chat webhook, a signed webhook, a cluster label,
+and the help desks' own webhook subscriptions (`sla.warning`, `sla.breach`).
 
 Each sender raises on failure so the delivery task can retry just that channel.
 
@@ -13,11 +14,6 @@ Receivers should recompute the signature over the raw body and refuse timestamps
 from __future__ import annotations
 
 import functools
-import hashlib
-import hmac
-import json
-import time
-import urllib.request
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -25,7 +21,8 @@ from django.db import transaction
 from django.urls import NoReverseMatch, reverse
 
 from slas.models import VOLUME_ALERT_KINDS, Alert, AlertKind, TimerState
-from tickets import signals
+from tickets.integrations.http import json_body, post_json
+from tickets.integrations.webhooks import webhook_sla_alert
 from tickets.models import BugCluster, ClusterEvent
 
 LABEL_PREFIX = "sla-breached:"
@@ -46,22 +43,11 @@ def cluster_url(cluster_id: int) -> str:
     return _cluster_url_pattern().replace(str(PLACEHOLDER), str(cluster_id))
 
 
-def sign(secret: str, timestamp: str, body: bytes) -> str:
-    """The X-Triage-Signature value for `body` sent at `timestamp`."""
-    digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
-    return f"sha256={digest}"
-
-
-def _post_json(url: str, body: bytes, headers: dict[str, str]) -> None:
-    request = urllib.request.Request(
-        url,
-        data=body,
-        method="POST",
-        headers={"Content-Type": "application/json", "User-Agent": "Triage-SLA/1"} | headers,
-    )
-    with urllib.request.urlopen(request, timeout=settings.SLA_HTTP_TIMEOUT_SECONDS) as response:  # noqa: S310
-        if not 200 <= response.status < 300:
-            raise OSError(f"{url} answered HTTP {response.status}")
+def _post_json(url: str, body: bytes, **signing) -> None:
+    """POST through the one HTTP poster; raise on failure so the delivery retries just this channel."""
+    result = post_json(url, body, timeout=settings.SLA_HTTP_TIMEOUT_SECONDS, **signing)
+    if not result.ok:
+        raise OSError(f"{url} answered {result.error or result.status_code}")
 
 
 def webhook_secret(alert: Alert) -> str:
@@ -75,19 +61,14 @@ def send_email(alert: Alert) -> None:
 
 def send_chat(alert: Alert) -> None:
     text = f"*{alert.message}*\n{alert.payload.get('detail', '')}\n<{alert.payload.get('url', '')}|Open the cluster>"
-    _post_json(alert.policy.chat_webhook_url, json.dumps({"text": text}).encode(), {})
+    _post_json(alert.policy.chat_webhook_url, json_body({"text": text}))
 
 
 def send_webhook(alert: Alert) -> None:
-    body = json.dumps({"id": alert.pk, "event": alert.event, **alert.payload}, sort_keys=True).encode()
-    timestamp = str(int(time.time()))
-    headers = {
-        "X-Triage-Event": alert.event,
-        "X-Triage-Delivery": str(alert.pk),
-        "X-Triage-Timestamp": timestamp,
-        "X-Triage-Signature": sign(webhook_secret(alert), timestamp, body),
-    }
-    _post_json(alert.policy.webhook_url, body, headers)
+    body = json_body({"id": alert.pk, "event": alert.event, **alert.payload})
+    _post_json(
+        alert.policy.webhook_url, body, secret=webhook_secret(alert), event=alert.event, delivery_id=str(alert.pk)
+    )
 
 
 def apply_label(alert: Alert) -> None:
@@ -112,10 +93,10 @@ def log_event(alert: Alert) -> None:
     )
 
 
-def send_signal(alert: Alert) -> None:
-    signals.sla_alert_fired.send(
-        sender="slas", cluster=alert.cluster, event=alert.event, payload={"alert_id": alert.pk, **alert.payload}
-    )
+def send_to_help_desks(alert: Alert) -> None:
+    """Queue the help desks' `sla.warning` / `sla.breach` webhooks (their own subscriptions)."""
+    with transaction.atomic():
+        webhook_sla_alert(cluster=alert.cluster, event=alert.event, payload={"alert_id": alert.pk, **alert.payload})
 
 
 SENDERS = {
@@ -124,7 +105,8 @@ SENDERS = {
     "chat": send_chat,
     "webhook": send_webhook,
     "label": apply_label,
-    "signal": send_signal,
+    "helpdesk": send_to_help_desks,
+    "signal": send_to_help_desks,  # the channel's earlier name, for alerts queued before it was renamed
 }
 
 
@@ -141,5 +123,5 @@ def channels_for(alert: Alert) -> list[str]:
     if policy and policy.label_on_breach and alert.kind in (AlertKind.BREACH, AlertKind.ESCALATION):
         names.append("label")
     if alert.kind not in VOLUME_ALERT_KINDS:
-        names.append("signal")
+        names.append("helpdesk")
     return names

@@ -13,9 +13,16 @@ from django.utils import timezone
 from slas import channels
 from slas.business_time import ALWAYS
 from slas.models import Alert, AlertKind, SlaPolicy, SlaTimer, Stage, Target, TimerState
-from slas.selectors import policies_active, policy_match, product_lead_emails, working_times
+from slas.selectors import (
+    policies_active,
+    policy_conditions_forget,
+    policy_match,
+    product_lead_emails,
+    working_times,
+)
 from slas.sweep import claim_batch, schedule
-from tickets.models import BugCluster, ClusterKind, ClusterStatus
+from tickets.models import OPEN_CLUSTER_STATUSES, BugCluster, ClusterKind, ClusterStatus
+from tickets.queue import after_commit, task_enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +54,9 @@ def _sync_timer(timer, *, cluster, policy, times, calendar_of, now) -> None:
         timer.next_stage, timer.breached_at = Stage.WARNING, None
         timer.met_at = timer.met_within = timer.elapsed_seconds = None
     if timer.running_since:
-        old = times.get(calendar_of.get(timer.policy_id), ALWAYS)
+        # A clock started on an existing cluster (sla_sync, an import) counts its past on its policy's calendar.
+        calendar_id = calendar_of.get(timer.policy_id) if timer.pk else (policy.calendar_id if policy else None)
+        old = times.get(calendar_id, ALWAYS)
         end = min(now, done_at) if done_at else now
         timer.consumed_seconds += old.seconds_between(timer.running_since, end)
     timer.running_since = timer.deadline_at = timer.next_fire_at = None
@@ -110,8 +119,6 @@ def clock_sync(*, cluster_id: int, now: datetime | None = None, policies: list[S
 
 def clocks_resync_open(*, batch_size: int = 200) -> int:
     """Re-sync every open cluster (after a policy or calendar change); returns how many."""
-    from tickets.models import OPEN_CLUSTER_STATUSES
-
     ids = BugCluster.objects.filter(status__in=OPEN_CLUSTER_STATUSES).order_by("pk").values_list("pk", flat=True)
     policies = policies_active()
     count = 0
@@ -122,18 +129,11 @@ def clocks_resync_open(*, batch_size: int = 200) -> int:
 
 
 def policy_changed(*, policy: SlaPolicy | None = None) -> None:
-    """A policy, calendar or holiday changed: re-sync open clusters after commit (in a task)."""
-    from slas.tasks import clocks_resync_open_task
-
-    transaction.on_commit(lambda: _enqueue(clocks_resync_open_task))
-
-
-def _enqueue(task, *args) -> None:
-    """Enqueue, logging instead of raising when the broker is down (the sweep picks up later)."""
-    try:
-        task.delay(*args)
-    except Exception:  # noqa: BLE001
-        logger.exception("Could not enqueue %s; the next sweep will pick the work up", task.name)
+    """A policy, calendar or holiday changed (the admin, the API): this process forgets which conditions
+    are in use (others within `CONDITIONS_CACHE_SECONDS`), and open clusters are re-synced after commit
+    in a task."""
+    policy_conditions_forget()
+    after_commit(task_enqueue, "slas.clocks_resync_open")
 
 
 # --- The sweep: claim due stages, write alerts (the outbox) -----------------------
@@ -151,9 +151,7 @@ def alerts_requeue_stale(*, now: datetime | None = None, limit: int = 500) -> in
     )
     if ids:
         Alert.objects.filter(pk__in=ids).update(enqueued_at=now)
-        from slas.tasks import alerts_dispatch_task
-
-        transaction.on_commit(lambda: _enqueue(alerts_dispatch_task, ids))
+        after_commit(task_enqueue, "slas.alerts_dispatch", ids)
     return len(ids)
 
 
@@ -282,7 +280,5 @@ def _volume_alert_create(
             deliveries=deliveries or {},
             enqueued_at=now,
         )
-        from slas.tasks import alerts_dispatch_task
-
-        transaction.on_commit(lambda: _enqueue(alerts_dispatch_task, [alert.pk]))
+        after_commit(task_enqueue, "slas.alerts_dispatch", [alert.pk])
     return alert

@@ -17,6 +17,7 @@ from django.db import transaction
 from slas import bulk, channels
 from slas.business_time import ALWAYS, humanize_seconds
 from slas.models import STAGE_KIND, AlertKind, SlaPolicy, SlaTimer, Stage, Target, TimerState
+from tickets.queue import after_commit, task_enqueue
 
 STAGE_LEVEL = {Stage.ESCALATION_1: 1, Stage.ESCALATION_2: 2, Stage.ESCALATION_3: 3}
 TARGET_WORDS = {
@@ -66,6 +67,11 @@ def schedule(timer, policy: SlaPolicy, wt) -> None:
         return
     remaining = thresholds[stage] - timer.consumed_seconds
     timer.next_fire_at = timer.running_since if remaining <= 0 else wt.add(timer.running_since, remaining)
+    if stage > Stage.BREACH and timer.breached_at is not None:
+        # Escalation delays count from the breach as it was announced: a breach announced late (after an
+        # outage, or on a history loaded at once) still gives the owner, then the leads, their time.
+        announced = wt.add(timer.breached_at, thresholds[stage] - thresholds[Stage.BREACH])
+        timer.next_fire_at = max(timer.next_fire_at, announced)
 
 
 def recipients(stage: int, owner_email: str | None, policy: SlaPolicy, leads: list[str]) -> list[str]:
@@ -127,25 +133,35 @@ def alert_row(timer: DueTimer, stage: int, policy: SlaPolicy, due_at, owner, lea
 
 
 def _fire(timer: DueTimer, policy: SlaPolicy, wt, now) -> list[int]:
-    """The stages of `timer` that fire now; moves the timer to its next stage."""
+    """The stage of `timer` that fires now (at most one); moves the timer to its next stage.
+
+    One stage per sweep: when several are overdue (after an outage), the breach says it all and the
+    escalation levels follow at their own delays after it, never at the same instant.
+    """
     consumed = timer.consumed_seconds + wt.seconds_between(timer.running_since, now)
     thresholds = policy.stage_thresholds(timer.target_seconds)
-    fired, stage = [], timer.next_stage
+    due, stage = [], timer.next_stage
     while stage < Stage.DONE:
         if thresholds[stage] is not None:
             # The index said the first stage is due; later ones must be due by the clock.
-            if consumed + 1 < thresholds[stage] and (fired or consumed + 60 < thresholds[stage]):
+            if consumed + 1 < thresholds[stage] and (due or consumed + 60 < thresholds[stage]):
                 break
-            fired.append(stage)
+            due.append(stage)
+            if stage >= Stage.BREACH:
+                break  # escalations wait for their delay after this one
         stage += 1
-    if Stage.WARNING in fired and Stage.BREACH in fired:
-        fired.remove(Stage.WARNING)  # caught up after an outage: the breach says it all
-    timer.next_stage = stage
+    if Stage.WARNING in due and Stage.BREACH in due:
+        due.remove(Stage.WARNING)  # caught up after an outage: the breach says it all
+    fired = due[-1:] if due else []
+    if fired:
+        timer.next_stage = fired[0] + 1
+        if fired[0] >= Stage.BREACH and timer.breached_at is None:
+            timer.breached_at = now
+    else:
+        timer.next_stage = stage
     schedule(timer, policy, wt)
-    if not fired and timer.next_fire_at and timer.next_fire_at <= now:
-        timer.next_fire_at = now + timedelta(minutes=1)
-    if any(s >= Stage.BREACH for s in fired) and timer.breached_at is None:
-        timer.breached_at = now
+    if timer.next_fire_at and timer.next_fire_at <= now:
+        timer.next_fire_at = now + timedelta(minutes=1)  # the next stage never shares this instant
     return fired
 
 
@@ -181,8 +197,5 @@ def claim_batch(*, now, batch_size, times, policies, leads) -> tuple[int, list[i
         if timers:
             bulk.timers_move_on(timers)
         if ids:
-            from slas.services import _enqueue
-            from slas.tasks import alerts_dispatch_task
-
-            transaction.on_commit(lambda: _enqueue(alerts_dispatch_task, ids))
+            after_commit(task_enqueue, "slas.alerts_dispatch", ids)
     return len(timers), ids

@@ -23,6 +23,7 @@ from django.utils.safestring import mark_safe
 from tickets.intake.autofill import USER_AGENT_FACTS, evidence_autofill
 from tickets.intake.evidence import evidence_completeness, evidence_validate, is_blank
 from tickets.intake.uploads import ALLOWED_TYPES, StashedUpload, max_bytes, upload_from_token, upload_stash
+from tickets.labels import choice_label
 from tickets.models import (
     OPEN_CLUSTER_STATUSES,
     BugCluster,
@@ -65,10 +66,6 @@ def local_now_input() -> str:
     return timezone.localtime(timezone.now()).strftime(DATETIME_INPUT)
 
 
-def choice_label(value: str) -> str:
-    return str(value).replace("_", " ").capitalize()
-
-
 def evidence_form_field(field: EvidenceField) -> forms.Field:
     """The input for one evidence field; its value is validated by `tickets.intake.evidence`, not here."""
     attrs = {"data-counted": "1"} if field.requirement != Requirement.OPTIONAL else {}
@@ -82,7 +79,7 @@ def evidence_form_field(field: EvidenceField) -> forms.Field:
     elif kind == FieldKind.LONG_TEXT:
         widget = forms.Textarea(attrs={**attrs, "rows": 4})
     elif kind == FieldKind.DATETIME:
-        widget = forms.TextInput(attrs={**attrs, "type": "datetime-local", "data-default-now": "1"})
+        widget = forms.TextInput(attrs={**attrs, "type": "datetime-local"})
     elif kind == FieldKind.URL:
         widget = forms.TextInput(attrs={**attrs, "type": "url", "inputmode": "url"})
     elif kind in (FieldKind.NUMBER, FieldKind.MONEY):
@@ -145,15 +142,10 @@ class ReportForm(forms.Form):
             self.initial["feedback_kind"] = self.kind
             self.initial["ticket_type"] = self.ticket_type_obj.key if self.ticket_type_obj else ""
             self.initial.setdefault("submission_id", uuid.uuid4().hex)
-            self.initial.setdefault("reported_at", local_now_input())
+            self.initial.setdefault("reported_at", local_now_input())  # the only time that may default
         for field in self.evidence_fields:
-            name = EVIDENCE_PREFIX + field.key
-            self.fields[name] = evidence_form_field(field)
-            if field.kind == FieldKind.DATETIME and not self.is_bound:
-                self.initial.setdefault(name, local_now_input())
-            elif field.kind == FieldKind.DATETIME and name not in self.data:  # the type was just switched to
-                self.data = self.data.copy()
-                self.data[name] = local_now_input()
+            # Evidence starts empty, date-times too: a value nobody typed would be stored as evidence.
+            self.fields[EVIDENCE_PREFIX + field.key] = evidence_form_field(field)
         self.autofilled = self._autofill()
 
     # --- what the agent chose so far ---------------------------------------

@@ -1,7 +1,7 @@
 """What each role (a Django group) may do, kept in code and synced after every migrate.
 
-Permissions are named "app_label.codename"; names of apps above `tickets` are
-plain strings, so this module imports nothing from them.
+Every app declares what its roles may do as `role_permissions` on its AppConfig (permissions named
+"app_label.codename"); `roles_sync` gives each group the union, so no app edits another's list.
 """
 
 from __future__ import annotations
@@ -43,18 +43,26 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.ADMIN: ["*"],
 }
 
-# Later apps append their codenames here from their AppConfig.ready().
-EXTRA_ROLE_PERMISSIONS: dict[str, list[str]] = {role: [] for role in Role.values}
+
+
+def role_permissions(role: str) -> list[str]:
+    """Everything `role` may do, as the installed apps declare it (`AppConfig.role_permissions`)."""
+    names: list[str] = []
+    for config in global_apps.get_app_configs():
+        for name in getattr(config, "role_permissions", {}).get(role, []):
+            if name not in names:
+                names.append(name)
+    return names
 
 
 def roles_sync(apps=global_apps, **kwargs) -> None:
     """Create the role groups and give each exactly its permissions (idempotent)."""
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
-    for role, names in ROLE_PERMISSIONS.items():
+    for role in Role.values:
         group, _ = Group.objects.get_or_create(name=role)
-        names = names + EXTRA_ROLE_PERMISSIONS.get(role, [])
-        if names == ["*"]:
+        names = role_permissions(role)
+        if "*" in names:
             group.permissions.set(Permission.objects.all())
             continue
         query = Q(pk__in=[])

@@ -1,19 +1,18 @@
-"""Signals other apps listen to, so `tickets` never imports `slas` or `metrics`.
+"""What `tickets` announces to the apps above it (`slas`, `metrics`), which it never imports.
 
-Each is sent after the transaction that made the change has committed, so a
-receiver that enqueues work never sees a row that was rolled back.
+Every signal but one is sent by the outbox (`tickets.outbox`) after the transaction that made the
+change committed, at least once: a receiver may hear the same change twice and must be idempotent.
+Receivers are connected in each app's `receivers.py`, from its `AppConfig.ready()`. Inside
+`tickets`, steps call each other directly; nothing in `tickets` listens to these.
 """
 
 from django.dispatch import Signal
 
-# sender=Ticket, ticket=Ticket  (one ticket filed: the form, a single API create, the inbound webhook)
-ticket_filed = Signal()
-# sender=Ticket, ticket_ids=list[int]  (many tickets created at once: bulk API, CSV import; one send, not one each)
-tickets_filed = Signal()
-# sender=Ticket, ticket=Ticket, cluster=BugCluster, previous_cluster_id=int|None
+# --- Sent by the outbox, after the commit (at least once) ---------------------------------------
+# sender=Ticket, ticket=Ticket, cluster=BugCluster, previous_cluster_id=int|None  (a person placed or moved it)
 ticket_assigned = Signal()
 # sender=Ticket, assignments=list[tuple[Ticket, BugCluster]]  (the engine assigned new tickets, a batch at a
-# time: one send per batch, not one per ticket; each pair means what ticket_assigned with no previous cluster means)
+# time: one send per batch; each pair means what ticket_assigned with no previous cluster means)
 tickets_assigned = Signal()
 # sender=BugCluster, cluster_ids=list[int]  (people moved many tickets at once: a merge, a split, an undo)
 tickets_moved = Signal()
@@ -29,10 +28,12 @@ cluster_fix_deployed = Signal()
 cluster_threshold_reached = Signal()
 # sender=BugCluster, cluster=BugCluster, actor=User|None, message=str  (support answered product's question)
 cluster_question_answered = Signal()
-# Sent by `slas` (which tickets never imports); tickets' webhook delivery listens.
-# sender=str ("slas"), cluster=BugCluster, event=str ("sla.warning" | "sla.breach" | "sla.escalation"),
-# payload=dict (JSON-ready details: target, due_at, level, policy)
-sla_alert_fired = Signal()
 # sender=BugCluster, cluster=BugCluster, ratio=float, details=dict, message=str  (once per spike;
 # details: window "24h" | "7d", count, baseline, std, k, ceiling, ratio, min_volume, history)
 cluster_spike_detected = Signal()
+
+# --- Sent inside the transaction, before the change ---------------------------------------------
+# sender=BugCluster, cluster=BugCluster (locked), status=str (the new one), actor=User|None, context=dict.
+# A receiver refuses the move by raising ValidationError({"status": reason}); nothing is changed then.
+# (The metrics app's verification gate refuses VERIFIED until the fix is shown to work.)
+cluster_status_changing = Signal()

@@ -14,6 +14,7 @@ from tickets.api import clusters as tickets_clusters_api
 from tickets.api import corrections as tickets_corrections_api
 from tickets.api import inbound as tickets_inbound_api
 from tickets.api import views as tickets_api
+from triage import views as triage_views
 
 router = DefaultRouter()
 # Each app registers its viewsets here, e.g.:
@@ -36,6 +37,7 @@ urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+    path("redoc/redoc.standalone.js", triage_views.redoc_bundle, name="api-redoc-bundle"),
     path("inbound/<slug:slug>/", tickets_inbound_api.InboundWebhookView.as_view(), name="inbound-webhook"),
     path("tickets/<int:pk>/move/", tickets_corrections_api.TicketMoveView.as_view(), name="ticket-move"),
     path("", include(router.urls)),

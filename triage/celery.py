@@ -31,6 +31,9 @@ app.conf.beat_schedule = {
     # New tickets join the organisation's daily volume here, in one set-based step, not per ticket.
     "metrics-rollup-recent-days": every(5 * 60, "metrics.rollup_recent_days"),
     "webhook-deliveries-sweep": every(60, "tickets.webhook_deliveries_sweep"),
+    # Announcements to other apps (SLA clocks, alerts, rollups) that no process sent after its commit.
+    "outbox-sweep": every(15, "tickets.outbox_sweep"),
+    "outbox-purge": every(24 * 3600, "tickets.outbox_purge"),
     "clusters-assign-pending": every(30, "tickets.clusters_assign_pending"),
     "idempotency-records-purge": every(3600, "tickets.idempotency_records_purge"),
     # Volume alerts: re-arm clusters back under their ticket threshold (and catch missed crossings);

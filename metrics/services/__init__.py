@@ -12,6 +12,7 @@ from metrics.services.fixes import (
     fix_verification_guard,
     metrics_catch_up,
 )
+from metrics.services.remeasure import fix_impacts_changed, fix_impacts_remeasure_changed
 from metrics.services.rollup import (
     rollup_ensure,
     rollup_rebuild,
@@ -26,8 +27,10 @@ __all__ = [
     "fix_impacts_catch_up",
     "fix_impact_recompute",
     "fix_impact_register",
+    "fix_impacts_changed",
     "fix_impacts_discover",
     "fix_impacts_recompute_due",
+    "fix_impacts_remeasure_changed",
     "fix_impacts_reopen_backfilled",
     "fix_verification_guard",
     "metrics_catch_up",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from datetime import date, datetime, timedelta
 
@@ -86,6 +87,29 @@ def _windows(row: FixImpact, first_reported_at: datetime | None, through: date) 
     return before, after
 
 
+def inputs_digest(days: list[date], cluster_days: dict, control_days: dict) -> str:
+    """A fingerprint of what a measurement read: each day of its windows with the cluster's and the control's
+    count. Equal fingerprints mean a recompute would give the same figures."""
+    text = ";".join(f"{d.isoformat()}:{cluster_days.get(d, 0)}:{control_days.get(d, 0)}" for d in days)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def series_load(*, cluster_ids: list[int], day_from: date, day_to: date) -> tuple[dict, dict, dict]:
+    """(per-cluster daily counts, the control series, first report time per cluster) from the rollup.
+
+    The control series is every ticket outside clusters that have a fix of their own: their
+    volume moves by design (and fixes shipped in the same release would otherwise hide each
+    other), while the rest carries the weekly rhythm, holidays and company-wide surges. It
+    changes when a fix is recorded or tickets are backfilled: `fix_impacts_remeasure_changed`
+    then measures again every fix whose windows it touches.
+    """
+    per_cluster, totals = daily_volumes(cluster_ids=cluster_ids, day_from=day_from, day_to=day_to)
+    fixed = fixed_cluster_volumes(day_from=day_from, day_to=day_to)
+    control = {day: total - fixed.get(day, 0) for day, total in totals.items()}
+    first = dict(BugCluster.objects.filter(pk__in=cluster_ids).values_list("pk", "first_reported_at"))
+    return per_cluster, control, first
+
+
 def _measure(row: FixImpact, first_reported_at, cluster_days: dict, control_days: dict, through: date, now) -> None:
     """Fill `row` from the daily counts of its cluster and of the control series (not saved)."""
     before, after = _windows(row, first_reported_at, through)
@@ -94,6 +118,7 @@ def _measure(row: FixImpact, first_reported_at, cluster_days: dict, control_days
         return [source.get(d, 0) for d in days]
 
     cb, ca = counts(before, cluster_days), counts(after, cluster_days)
+    row.inputs_digest = inputs_digest(before + after, cluster_days, control_days)
     result = impact.estimate(
         cb,
         ca,
@@ -135,26 +160,24 @@ def _measure(row: FixImpact, first_reported_at, cluster_days: dict, control_days
 
 
 def _load_and_measure(rows: list[FixImpact], through: date, now: datetime, reconcile: bool) -> None:
-    """Measure `rows` from the rollup, recounting their windows from the tickets first when `reconcile`.
-
-    The control series is every ticket outside clusters that have a fix of their own: their
-    volume moves by design (and fixes shipped in the same release would otherwise hide each
-    other), while the rest carries the weekly rhythm, holidays and company-wide surges.
-    """
+    """Measure `rows` from the rollup, recounting their windows from the tickets first when `reconcile`."""
     if not rows:
         return
-    span = timedelta(days=WINDOW_DAYS)
-    day_from = min(r.deploy_day for r in rows) - span
-    day_to = max(min(max(r.deploy_day for r in rows) + span, through), day_from)
+    day_from, day_to = windows_span(rows, through)
     cluster_ids = [r.cluster_id for r in rows]
     if reconcile:
         rollup_rebuild(day_from=day_from, day_to=day_to, cluster_ids=cluster_ids if len(rows) == 1 else None)
-    per_cluster, totals = daily_volumes(cluster_ids=cluster_ids, day_from=day_from, day_to=day_to)
-    fixed = fixed_cluster_volumes(day_from=day_from, day_to=day_to)
-    control = {day: total - fixed.get(day, 0) for day, total in totals.items()}
-    first = dict(BugCluster.objects.filter(pk__in=cluster_ids).values_list("pk", "first_reported_at"))
+    per_cluster, control, first = series_load(cluster_ids=cluster_ids, day_from=day_from, day_to=day_to)
     for row in rows:
         _measure(row, first.get(row.cluster_id), per_cluster.get(row.cluster_id, {}), control, through, now)
+
+
+def windows_span(rows: list[FixImpact], through: date) -> tuple[date, date]:
+    """The first and last day any of `rows`' windows covers (up to `through`)."""
+    span = timedelta(days=WINDOW_DAYS)
+    day_from = min(r.deploy_day for r in rows) - span
+    day_to = max(min(max(r.deploy_day for r in rows) + span, through), day_from)
+    return day_from, day_to
 
 
 _FIELDS = [
@@ -273,7 +296,7 @@ def _refusal(row: FixImpact | None, threshold: float) -> str | None:
 def fix_verification_guard(*, cluster: BugCluster, actor=None, context: dict) -> None:
     """Decide every move of a cluster into VERIFIED, whatever the route (this page, the API, the cluster page).
 
-    Registered with `tickets.services.cluster_status_guard_register` by MetricsConfig.ready(). Runs
+    Called by `metrics.receivers.on_status_changing` (the `cluster_status_changing` signal). Runs
     inside cluster_set_status's transaction with the cluster row locked; `context["support_confirmation"]`
     must be true. Raises ValidationError({"status": reason}) saying why and by how much.
     """

@@ -2,6 +2,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
 from slas.models import Alert, BusinessCalendar, Holiday, SlaPolicy, SlaTimer
+from slas.selectors import timer_remaining
 from tickets.models import ClusterKind, FeedbackKind, Priority, TicketType
 
 
@@ -79,8 +80,6 @@ class SlaTimerSerializer(serializers.ModelSerializer):
         ]  # fmt: skip
 
     def get_remaining_seconds(self, timer) -> float | None:
-        from slas.selectors import timer_remaining
-
         return timer_remaining(timer, self.context["working_times"], self.context["now"])
 
 

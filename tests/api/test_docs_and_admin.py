@@ -33,9 +33,18 @@ def test_openapi_document_is_public_and_complete(client):
 @pytest.mark.parametrize("url", ["/api/v1/docs/", "/api/v1/redoc/"])
 def test_docs_pages_load_their_assets_locally(client, url):
     html = client.get(url).content.decode()
-    assets = re.findall(r'(?:src|href)="([^"]+\.(?:js|css))"', html)
-    assert assets and all(a.startswith("/static/") for a in assets), assets
-    assert "cdn" not in html.lower()
+    assets = re.findall(r'(?:src|href)="([^"]+\.(?:js|css|svg|png))"', html)
+    assert assets and all(a.startswith(("/static/", "/api/v1/")) for a in assets), assets
+    assert "cdn" not in html.lower() and "fonts.googleapis" not in html
+    for asset in assets:  # nothing they load reaches outside either (Redoc's logo was on its CDN)
+        if asset.startswith("/api/v1/"):
+            body = client.get(asset).content.decode()
+            assert "https://cdn." not in body and "fonts.googleapis" not in body
+
+
+def test_favicon_is_served(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301 and response["Location"].endswith(".svg")
 
 
 def test_admin_creates_a_key_shown_once_and_revokes_it(admin_client_for, admin_user):

@@ -107,3 +107,11 @@ def test_throttle_per_key_with_retry_after(write_key, read_key):
 def test_malformed_json_is_a_clear_400(writer):
     response = writer.post("/api/v1/tickets/", "{not json", content_type="application/json")
     assert response.status_code == 400 and "JSON" in response.json()["detail"]
+
+
+def test_a_get_with_an_api_key_writes_nothing(reader, django_assert_num_queries):
+    from tickets.models import ApiKey
+
+    with django_assert_num_queries(3):  # the key, the types, their fields: no UPDATE of the key
+        assert reader.get("/api/v1/ticket-types/").status_code == 200
+    assert ApiKey.objects.get().last_used_at is None

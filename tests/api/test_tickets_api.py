@@ -112,9 +112,8 @@ def test_create_uses_at_most_five_queries(writer, payment_body, monkeypatch):
     from tickets.tasks import clusters_drain_task
 
     enqueued = []
-    monkeypatch.setattr(clusters_drain_task, "apply_async", lambda **options: enqueued.append(options))
-    CustomerFactory(external_id="org-1")
-    writer.get("/api/v1/ticket-types/")  # the key's last_used_at is written once, not per request
+    monkeypatch.setattr(clusters_drain_task, "apply_async", lambda *args, **options: enqueued.append(options))
+    writer.put("/api/v1/customers/org-1/", {"name": "Org One"}, format="json")  # stamps the key's last write
     payment_body["customer"] = {"external_id": "org-1"}
     with CaptureQueriesContext(connection) as captured:
         response = writer.post("/api/v1/tickets/", payment_body, format="json")

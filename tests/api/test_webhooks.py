@@ -7,13 +7,18 @@ from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from django.db import transaction
 from django.utils import timezone
 
 from tests.tickets.factories import TicketFactory
-from tickets import signals
 from tickets.clusters.services import cluster_create, cluster_mark_fixed
 from tickets.integrations.signing import sign, verify
-from tickets.integrations.webhooks import webhook_deliveries_sweep
+from tickets.integrations.webhooks import (
+    webhook_cluster_created,
+    webhook_deliveries_sweep,
+    webhook_sla_alert,
+    webhook_threshold_reached,
+)
 from tickets.models import BugCluster, WebhookDelivery, WebhookSubscription
 
 pytestmark = pytest.mark.django_db
@@ -82,9 +87,9 @@ def test_cluster_created_is_signed_retried_after_500_and_sent_once(
     delivery = WebhookDelivery.objects.get()
     assert (delivery.status, delivery.attempts, delivery.last_status_code) == ("delivered", 2, 200)
     assert sorted(delivery.attempt_log.values_list("status_code", flat=True)) == [200, 500]
-    # The same event again (a duplicate signal, a sweep, a second worker): nothing more is sent.
-    with django_capture_on_commit_callbacks(execute=True):
-        signals.cluster_created.send(sender=BugCluster, cluster=cluster)
+    # The same event again (a retried transaction, a second worker): nothing more is queued or sent.
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        webhook_cluster_created(clusters=[cluster])
     webhook_deliveries_sweep()
     assert len(receiver.received) == 2 and WebhookDelivery.objects.count() == 1
 
@@ -105,10 +110,10 @@ def test_fixed_event_lists_the_help_desk_tickets(receiver, subscription, django_
 def test_sla_breach_and_unsubscribed_events(receiver, subscription, django_capture_on_commit_callbacks):
     cluster = BugCluster.objects.create(title="Slow export")
     payload = {"policy": "P1", "target": "ack", "level": 1, "due_at": "2026-11-20T10:00:00Z"}
-    with django_capture_on_commit_callbacks(execute=True):
-        signals.sla_alert_fired.send(sender="slas", cluster=cluster, event="sla.breach", payload=payload)
-        signals.sla_alert_fired.send(sender="slas", cluster=cluster, event="sla.breach", payload=payload)
-        signals.sla_alert_fired.send(sender="slas", cluster=cluster, event="sla.warning", payload=payload)
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        webhook_sla_alert(cluster=cluster, event="sla.breach", payload=payload)
+        webhook_sla_alert(cluster=cluster, event="sla.breach", payload=payload)
+        webhook_sla_alert(cluster=cluster, event="sla.warning", payload=payload)
     assert [r["event"] for r in receiver.received] == ["sla.breach"]
     assert receiver.received[0]["body"]["data"]["target"] == "ack"
 
@@ -119,7 +124,7 @@ def test_broker_outage_loses_nothing(receiver, subscription, django_capture_on_c
     def broker_down(*args, **kwargs):
         raise ConnectionError("redis is down")
 
-    monkeypatch.setattr(webhook_deliver, "delay", broker_down)
+    monkeypatch.setattr(webhook_deliver, "apply_async", broker_down)
     with django_capture_on_commit_callbacks(execute=True):
         cluster_create(title="Queued while Redis was down")
     assert receiver.received == [] and WebhookDelivery.objects.get().status == "pending"
@@ -175,7 +180,8 @@ def test_threshold_and_acknowledged_events(receiver, settings, django_capture_on
 
     cluster = BugCluster.objects.create(title="Spike")
     with django_capture_on_commit_callbacks(execute=True):
-        signals.cluster_threshold_reached.send(sender=BugCluster, cluster=cluster, count=20, window_days=7)
+        with transaction.atomic():
+            webhook_threshold_reached(cluster=cluster, count=20, window_days=7)
         cluster_acknowledge(cluster=cluster, actor=None)
     assert [r["event"] for r in receiver.received] == ["cluster.threshold_reached", "cluster.acknowledged"]
     assert receiver.received[0]["body"]["data"] == {"count": 20, "window_days": 7}

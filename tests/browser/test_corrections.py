@@ -19,6 +19,9 @@ def test_lead_splits_two_tickets_off_and_undoes_it(page, login, product_lead, ar
     cluster_refresh_counters(cluster=cluster)
     login(product_lead)
     page.goto(f"/clusters/{cluster.pk}/")
+    # Tickets, duplicates and corrections are collapsible sections of the page.
+    page.locator("#tickets-section > summary").click()
+    page.locator("#duplicates-section > summary").click()
 
     page.get_by_label(f"Split off ticket {tickets[0].external_id}").check()
     page.get_by_label(f"Split off ticket {tickets[1].external_id}").check()
@@ -29,7 +32,9 @@ def test_lead_splits_two_tickets_off_and_undoes_it(page, login, product_lead, ar
     expect(page.locator(".messages")).to_contain_text(f"Split 2 tickets off #{cluster.pk} into new cluster")
     new = BugCluster.objects.get(title="Apple Pay broken")
     assert set(new.tickets.values_list("pk", flat=True)) == {tickets[0].pk, tickets[1].pk}
-    tickets_table = page.locator("section[aria-labelledby=tickets-heading]")
+    page.locator("#tickets-section > summary").click()
+    page.locator("#duplicates-section > summary").click()
+    tickets_table = page.locator("#tickets-section")
     expect(tickets_table).to_contain_text("Apple Pay sheet never opens")
     expect(tickets_table).not_to_contain_text("Card declined 4001")
 

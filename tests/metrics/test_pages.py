@@ -156,12 +156,18 @@ def test_nav_links_to_fixes_and_success_metrics(client, agent):
     assert reverse("metrics:fix_list") in html and reverse("metrics:success") in html
 
 
-def test_a_fix_recorded_without_the_service_is_measured_when_opened(client, product_lead):
+def test_a_fix_recorded_without_the_service_is_measured_by_beat_not_by_the_page(client, product_lead):
+    from metrics.tasks import fix_impacts_daily_task
+
     cluster = ClusterFactory(status=ClusterStatus.FIXED)
     deploy_day = local_day(timezone.now()) - timedelta(days=31)
     history(cluster, deploy_day=deploy_day, per_day=8, effect=2.5, days_after=30)
     type(cluster).objects.filter(pk=cluster.pk).update(fix_deployed_at=at(deploy_day))
     client.force_login(product_lead)
+    html = client.get(reverse("metrics:fix_impact", args=[cluster.pk])).content.decode()
+    assert not FixImpact.objects.filter(cluster=cluster).exists()  # a GET never measures (nor writes)
+    assert "verdict-worse" not in html
+    fix_impacts_daily_task()  # the hourly beat task
     html = client.get(reverse("metrics:fix_impact", args=[cluster.pk])).content.decode()
     assert "verdict-worse" in html
     assert FixImpact.objects.get(cluster=cluster).verdict == Verdict.WORSE

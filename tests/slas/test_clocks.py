@@ -129,10 +129,34 @@ def test_after_an_outage_the_sweep_catches_up_without_a_stale_warning(owner):
     with time_machine.travel(MONDAY_10, tick=False):
         cluster = ClusterFactory(owner=owner)
         clock_sync(cluster_id=cluster.pk)
-    result = sweep_at(MONDAY_10 + timedelta(days=1))
-    assert result["alerts"] == 2
+    back = MONDAY_10 + timedelta(days=1)
+    result = sweep_at(back)
+    assert result["alerts"] == 1  # the breach alone; level 1 gets its hour after the breach was announced
+    assert list(Alert.objects.values_list("kind", "level")) == [("breach", 0)]
+    assert timer(cluster).next_fire_at == back + timedelta(hours=1)
+    assert sweep_at(back + timedelta(minutes=59))["alerts"] == 0
+    assert sweep_at(back + timedelta(hours=1))["alerts"] == 1
     assert list(Alert.objects.order_by("stage").values_list("kind", "level")) == [("breach", 0), ("escalation", 1)]
     assert timer(cluster).next_stage == Stage.DONE and timer(cluster).next_fire_at is None
+
+
+@pytest.mark.django_db
+def test_escalation_levels_of_one_breach_never_fire_at_the_same_instant(owner):
+    """Even with equal delays, and however late the sweep runs, each level fires in its own sweep, in order."""
+    PolicyFactory(ack_minutes=60, escalation_1_minutes=30, escalation_2_minutes=30, escalation_3_minutes=30)
+    with time_machine.travel(MONDAY_10, tick=False):
+        cluster = ClusterFactory(owner=owner)
+        clock_sync(cluster_id=cluster.pk)
+    fired_at = []
+    moment = MONDAY_10 + timedelta(days=30)
+    for _ in range(200):
+        if sweep_at(moment)["alerts"]:
+            fired_at.append(moment)
+        moment += timedelta(minutes=1)
+    alerts = list(Alert.objects.order_by("created_at", "id").values_list("stage", flat=True))
+    assert alerts == [Stage.BREACH, Stage.ESCALATION_1, Stage.ESCALATION_2, Stage.ESCALATION_3]
+    assert len(set(fired_at)) == 4
+    assert fired_at[1] - fired_at[0] == timedelta(minutes=30)
 
 
 @pytest.mark.django_db
@@ -256,9 +280,10 @@ def test_a_policy_change_applies_to_open_clusters_from_the_change_on(django_capt
         policy.save()
         with django_capture_on_commit_callbacks(execute=True):
             policy_changed(policy=policy)
-    # 3 h used of a 1 h window: breach, level 1 (+1 h) and level 2 (+2 h) are due now; level 3 (+4 h) is not.
-    assert sweep_at(MONDAY_10 + timedelta(hours=3))["alerts"] == 3
-    assert timer(cluster).next_stage == Stage.ESCALATION_3
+    # 3 h used of a 1 h window: the breach fires now, not back-dated, and the levels follow at their delays.
+    assert sweep_at(MONDAY_10 + timedelta(hours=3))["alerts"] == 1
+    assert timer(cluster).next_stage == Stage.ESCALATION_1
+    assert timer(cluster).next_fire_at == MONDAY_10 + timedelta(hours=4)
     assert SlaPolicy.objects.count() == 6
 
 

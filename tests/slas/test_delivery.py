@@ -17,6 +17,7 @@ from tests.slas.factories import PolicyFactory
 from tests.slas.receiver import start_receiver
 from tests.tickets.factories import ClusterFactory, UserFactory
 from tickets import signals
+from tickets.models import WebhookDelivery, WebhookSubscription
 
 MONDAY_10 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
@@ -39,7 +40,7 @@ def breached_cluster(policy, **cluster_fields):
 
 
 @pytest.mark.django_db
-def test_signed_webhook_chat_email_label_and_signal(receiver, settings):
+def test_signed_webhook_chat_email_label_and_the_help_desks_webhooks(receiver, settings):
     owner = UserFactory(email="owner@example.com")
     policy = PolicyFactory(
         ack_minutes=60,
@@ -49,19 +50,12 @@ def test_signed_webhook_chat_email_label_and_signal(receiver, settings):
         chat_webhook_url=receiver.url,
     )
     cluster, alert = breached_cluster(policy, owner=owner, title="Invoices missing")
-    fired = []
+    desk = WebhookSubscription.objects.create(name="Desk", url="http://127.0.0.1:9/", secret="x", events=["sla.breach"])
+    assert alert_deliver(alert_id=alert.pk) == "sent"
+    assert alert_deliver(alert_id=alert.pk) == "skipped"  # the task delivered twice
 
-    def listener(sender, cluster, event, payload, **kwargs):
-        fired.append((sender, cluster.pk, event, payload["alert_id"]))
-
-    signals.sla_alert_fired.connect(listener)
-    try:
-        assert alert_deliver(alert_id=alert.pk) == "sent"
-        assert alert_deliver(alert_id=alert.pk) == "skipped"  # the task delivered twice
-    finally:
-        signals.sla_alert_fired.disconnect(listener)
-
-    assert fired == [("slas", cluster.pk, "sla.breach", alert.pk)]
+    [queued] = WebhookDelivery.objects.filter(subscription=desk)  # the help desk's own webhook, queued once
+    assert queued.event == "sla.breach" and queued.payload["data"]["alert_id"] == alert.pk
     assert [m.to for m in mail.outbox] == [["owner@example.com"]]
     chat, hook = receiver.requests
     assert "SLA breach: acknowledgment overdue" in json.loads(chat.body)["text"]
@@ -75,7 +69,7 @@ def test_signed_webhook_chat_email_label_and_signal(receiver, settings):
     cluster.refresh_from_db()
     assert cluster.labels == ["sla-breached:ack"]
     alert.refresh_from_db()
-    assert alert.sent_at and set(alert.deliveries) == {"event", "email", "chat", "webhook", "label", "signal"}
+    assert alert.sent_at and set(alert.deliveries) == {"event", "email", "chat", "webhook", "label", "helpdesk"}
 
 
 @pytest.mark.django_db
@@ -119,7 +113,7 @@ def test_gives_up_after_max_attempts_and_shows_failed(receiver, settings):
     assert alert_deliver(alert_id=alert.pk) == "retry"
     assert alert_deliver(alert_id=alert.pk) == "failed"
     alert.refresh_from_db()
-    assert alert.status == "failed" and "HTTP Error 500" in alert.last_error
+    assert alert.status == "failed" and "HTTP 500" in alert.last_error
 
 
 @pytest.mark.django_db

@@ -32,10 +32,20 @@ class CustomerFactory(factory.django.DjangoModelFactory):
 
 
 class ClusterFactory(factory.django.DjangoModelFactory):
+    """A cluster written straight to the table, indexed for the engine as the product's services would."""
+
     class Meta:
         model = BugCluster
+        skip_postgeneration_save = True
 
     title = factory.Sequence(lambda n: f"Bug {n}")
+
+    @factory.post_generation
+    def indexed(obj, create, extracted, **kwargs):
+        if create and extracted is not False:
+            from tickets.clustering.services import cluster_index_rebuild
+
+            cluster_index_rebuild(cluster=obj)
 
 
 class TicketFactory(factory.django.DjangoModelFactory):

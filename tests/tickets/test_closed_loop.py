@@ -110,7 +110,7 @@ def test_cluster_page_tells_the_whole_story_with_its_tickets(client, agent, prod
     html = client.get(reverse("tickets:cluster_detail", args=[cluster.pk])).content.decode()
     assert "PayPal declines business accounts" in html and "On it" in html
     assert "First customer" in html and "Second customer" in html and "Tickets (2)" in html
-    assert "<dt>Frequency</dt><dd>always</dd>" in html and "<dt>extra</dt><dd>x</dd>" in html
+    assert "<dt>Frequency</dt><dd>Always</dd>" in html and "<dt>extra</dt><dd>x</dd>" in html
 
 
 def test_outsider_sees_neither_cluster_nor_reports(client, outsider):

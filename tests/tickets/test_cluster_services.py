@@ -56,26 +56,58 @@ def test_mark_fixed_records_the_deploy_time():
     assert cluster.status == ClusterStatus.FIXED and cluster.fix_deployed_at == deployed
 
 
-def test_a_registered_status_guard_refuses_whatever_the_route(product_lead, monkeypatch):
-    from tickets.clusters import services
+def test_a_status_rule_of_another_app_refuses_whatever_the_route(product_lead):
+    """`cluster_status_changing` receivers (the metrics app's verification gate is one) may refuse a move."""
+    from tickets import signals
 
-    monkeypatch.setitem(services._STATUS_GUARDS, ClusterStatus.VERIFIED, [])  # only this test's guard (metrics has one)
-
-    def needs_confirmation(*, cluster, actor, context):
-        if not context.get("confirmed"):
+    def needs_confirmation(sender, *, cluster, status, actor, context, **kwargs):
+        if status == ClusterStatus.IN_PROGRESS and not context.get("confirmed"):
             raise ValidationError({"status": "Needs support's confirmation."})
 
-    services.cluster_status_guard_register(status=ClusterStatus.VERIFIED, guard=needs_confirmation)
+    signals.cluster_status_changing.connect(needs_confirmation, dispatch_uid="test-needs-confirmation")
     try:
-        cluster = ClusterFactory(status=ClusterStatus.FIXED)
+        cluster = ClusterFactory(status=ClusterStatus.ACKNOWLEDGED)
         with pytest.raises(ValidationError, match="Needs support's confirmation"):
-            cluster_set_status(cluster=cluster, status=ClusterStatus.VERIFIED, actor=product_lead)
+            cluster_set_status(cluster=cluster, status=ClusterStatus.IN_PROGRESS, actor=product_lead)
         cluster.refresh_from_db()
-        assert cluster.status == ClusterStatus.FIXED
+        assert cluster.status == ClusterStatus.ACKNOWLEDGED and not cluster.events.exists()
         cluster_set_status(
-            cluster=cluster, status=ClusterStatus.VERIFIED, actor=product_lead, context={"confirmed": True}
+            cluster=cluster, status=ClusterStatus.IN_PROGRESS, actor=product_lead, context={"confirmed": True}
         )
         cluster.refresh_from_db()
-        assert cluster.status == ClusterStatus.VERIFIED
+        assert cluster.status == ClusterStatus.IN_PROGRESS
     finally:
-        services._STATUS_GUARDS[ClusterStatus.VERIFIED].remove(needs_confirmation)
+        signals.cluster_status_changing.disconnect(dispatch_uid="test-needs-confirmation")
+
+
+def test_the_triage_form_is_all_or_nothing_when_the_verification_gate_refuses(client, product_lead):
+    """Priority, owner and status are one decision: a refused status leaves priority and owner as they were."""
+    cluster = ClusterFactory(status=ClusterStatus.FIXED, priority="P3")
+    client.force_login(product_lead)
+    response = client.post(
+        f"/clusters/{cluster.pk}/triage/",
+        {
+            "triage-status": ClusterStatus.VERIFIED,
+            "triage-priority": "P1",
+            "triage-owner": str(product_lead.pk),
+            "triage-message": "",
+        },
+    )
+    assert response.status_code == 400
+    assert "verify the fix from its Fix impact page" in response.content.decode()
+    cluster.refresh_from_db()
+    assert (cluster.status, cluster.priority, cluster.owner_id) == (ClusterStatus.FIXED, "P3", None)
+    assert not cluster.events.filter(kind__in=["priority_changed", "owner_changed"]).exists()
+
+
+def test_only_someone_who_can_triage_may_own_a_cluster_whatever_the_route(agent, product_lead):
+    from tickets.clusters.services import cluster_assign_owner
+
+    cluster = ClusterFactory()
+    with pytest.raises(ValidationError, match="cannot own clusters"):
+        cluster_assign_owner(cluster=cluster, owner=agent, actor=product_lead)
+    cluster.refresh_from_db()
+    assert cluster.owner_id is None
+    cluster_assign_owner(cluster=cluster, owner=product_lead, actor=product_lead)
+    cluster.refresh_from_db()
+    assert cluster.owner_id == product_lead.pk

@@ -162,30 +162,36 @@ def test_a_ticket_whose_task_was_lost_is_assigned_by_the_sweep(monkeypatch, djan
     assert ticket.cluster is not None
 
 
-def test_a_verified_cluster_leaves_retrieval_and_a_reopened_one_comes_back(product_lead):
+def test_a_verified_cluster_leaves_retrieval_and_a_reopened_one_comes_back(
+    product_lead, django_capture_on_commit_callbacks
+):
     ticket, _ = file("Checkout error 4001 with PayPal", evidence={"error_code": "4001"})
     cluster = ticket.cluster
     cluster.status = ClusterStatus.FIXED
     cluster.save(update_fields=["status"])
     assert ClusterTerm.objects.filter(cluster=cluster).exists()  # fixed: later tickets still count against the fix
-    from tickets.clustering.receivers import on_cluster_status_changed
+    from tickets.tasks import cluster_index_rebuild_task
 
-    on_cluster_status_changed(sender=BugCluster, cluster=cluster, old_status="fixed", new_status="verified")
+    cluster.status = ClusterStatus.VERIFIED
+    cluster.save(update_fields=["status"])
+    cluster_index_rebuild_task([cluster.pk])  # what a status change enqueues after its commit
     assert not ClusterTerm.objects.filter(cluster=cluster).exists()
     other, _ = file("Checkout error 4001 with PayPal again", evidence={"error_code": "4001"})
     assert other.cluster_id != cluster.pk
     cluster_set_status(cluster=other.cluster, status=ClusterStatus.ACKNOWLEDGED, actor=product_lead)
-    on_cluster_status_changed(sender=BugCluster, cluster=cluster, old_status="verified", new_status="acknowledged")
+    with django_capture_on_commit_callbacks(execute=True):
+        cluster_set_status(cluster=cluster, status=ClusterStatus.ACKNOWLEDGED, actor=product_lead)
     assert ClusterTerm.objects.filter(cluster=cluster).exists()
 
 
-def test_a_better_title_makes_the_cluster_easier_to_find():
+def test_a_better_title_makes_the_cluster_easier_to_find(product_lead, django_capture_on_commit_callbacks):
     from tickets.clustering.selectors import cluster_suggestions
+    from tickets.clusters.details import cluster_update_details
 
     cluster = ClusterFactory(title="Bug 17")
     assert cluster.pk not in {s.cluster.pk for s in cluster_suggestions(subject="Invoice PDF renders blank")}
-    cluster.title = "Invoice PDF renders blank page"
-    cluster.save()  # product's words are indexed at once
+    with django_capture_on_commit_callbacks(execute=True):  # product's words are indexed right after the commit
+        cluster_update_details(cluster=cluster, actor=product_lead, title="Invoice PDF renders blank page")
     found = cluster_suggestions(subject="Invoice PDF renders blank")
     assert found[0].cluster.pk == cluster.pk
     again, _ = file("Invoice PDF renders a blank page")
@@ -200,9 +206,9 @@ def test_assignment_costs_a_fixed_number_of_queries(django_assert_max_num_querie
     ticket = TicketFactory(
         subject=CHECKOUT_4001[3][0], description=CHECKOUT_4001[3][1], evidence={"error_code": "4001"}
     )
-    # load, statistics, retrieval, profiles, then lock, claim, counters, profile, postings, statistics
-    # (+ savepoint and release on the way in and out)
-    with django_assert_max_num_queries(12):
+    # load, statistics, retrieval, profiles, then lock, claim, counters + profile + postings + statistics
+    # (one round trip on PostgreSQL), the story event, the outbox message (+ savepoint and release)
+    with django_assert_max_num_queries(14):
         result = ticket_assign(ticket_id=ticket.pk)
     assert result.cluster is not None and not result.created
 
@@ -303,8 +309,12 @@ def test_a_bulk_create_enqueues_one_assignment_task_per_batch_and_every_ticket_i
     from tickets.intake.ingest import ticket_bulk_upsert
 
     calls = []
-    original = tasks.cluster_assign_many_task.delay
-    monkeypatch.setattr(tasks.cluster_assign_many_task, "delay", lambda ids: calls.append(ids) or original(ids))
+    original = tasks.cluster_assign_many_task.apply_async
+    monkeypatch.setattr(
+        tasks.cluster_assign_many_task,
+        "apply_async",
+        lambda args, **options: calls.append(args[0]) or original(args, **options),
+    )
     items = [
         {"source": "zendesk", "external_id": f"B-{n}", "subject": f"Checkout error 4001 case {n}"} for n in range(5)
     ]
@@ -317,11 +327,11 @@ def test_filings_in_the_same_instant_share_one_drain_task(monkeypatch, django_ca
     from celery import current_app
 
     from tickets import tasks
-    from tickets.clustering import receivers
+    from tickets.clustering import services
 
     enqueued = []
-    monkeypatch.setattr(receivers, "_window_opened_at", [float("-inf")])
-    monkeypatch.setattr(tasks.clusters_drain_task, "apply_async", lambda **options: enqueued.append(options))
+    monkeypatch.setattr(services, "_window_opened_at", [float("-inf")])
+    monkeypatch.setattr(tasks.clusters_drain_task, "apply_async", lambda *args, **options: enqueued.append(options))
     eager = current_app.conf.task_always_eager
     current_app.conf.task_always_eager = False  # as with a real broker
     try:
@@ -331,7 +341,7 @@ def test_filings_in_the_same_instant_share_one_drain_task(monkeypatch, django_ca
             second = ticket_create(subject="PayPal checkout error 4001 again")
     finally:
         current_app.conf.task_always_eager = eager
-    assert enqueued == [{"countdown": receivers.DRAIN_WINDOW_SECONDS}]  # due after both commits
+    assert enqueued == [{"countdown": services.DRAIN_WINDOW_SECONDS}]  # due after both commits
     assert tasks.clusters_drain_task() == 2
     first.refresh_from_db(), second.refresh_from_db()
     assert first.cluster_id is not None and first.cluster_id == second.cluster_id

@@ -265,16 +265,57 @@ def test_known_bugs_panel_lists_matching_open_clusters(client, agent):
     assert "old" not in html
 
 
-def test_date_time_fields_default_to_now_in_the_agents_time_zone(client, agent, settings):
+def test_only_reported_at_defaults_to_now_in_the_agents_time_zone(client, agent, settings):
     settings.TIME_ZONE = "UTC"
     client.force_login(agent)
     client.cookies["tz"] = "Pacific/Kiritimati"  # UTC+14, so it can never look like UTC's clock
     html = client.get(URL, {"type": "login_issue"}).content.decode()
     local = datetime.now(ZoneInfo("Pacific/Kiritimati"))
-    for name in ("reported_at", "ev-last_successful_login"):
-        value = re.search(rf'name="{name}" value="([^"]+)"', html).group(1)
-        shown = datetime.strptime(value, "%Y-%m-%dT%H:%M").replace(tzinfo=ZoneInfo("Pacific/Kiritimati"))
-        assert abs((shown - local).total_seconds()) < 120, value
+    value = re.search(r'name="reported_at" value="([^"]+)"', html).group(1)
+    shown = datetime.strptime(value, "%Y-%m-%dT%H:%M").replace(tzinfo=ZoneInfo("Pacific/Kiritimati"))
+    assert abs((shown - local).total_seconds()) < 120, value
+    # Evidence nobody gave starts empty: "last successful login" is not the time the form was opened.
+    field = re.search(r'<input[^>]*name="ev-last_successful_login"[^>]*>', html).group(0)
+    assert 'value="' not in field and "data-default-now" not in field
+
+
+def test_a_date_time_nobody_typed_is_not_stored_nor_counted(client, agent):
+    client.force_login(agent)
+    data = {
+        "feedback_kind": "bug_report",
+        "ticket_type": "login_issue",
+        "subject": "Cannot sign in",
+        "reported_at": "2026-11-20T10:15",
+        "submission_id": "b" * 32,
+        "ev-error_message": "Invalid credentials",
+        "ev-browser": "Firefox",
+        "ev-os": "Windows 11",
+        "ev-account_status": "sso_managed",
+        "action": "file",
+    }
+    # Switching the type in place (HTMX) does not fill the date-time either.
+    html = client.post(reverse("tickets:report_fields"), data).content.decode()
+    assert not re.search(r'name="ev-last_successful_login" value="[^"]+"', html)
+    client.post(URL, data)
+    ticket = Ticket.objects.get()
+    assert "last_successful_login" not in ticket.evidence
+    assert ticket.evidence["account_status"] == "sso_managed"  # the value is stored; pages show "SSO managed"
+    counted = [f for f in ticket.ticket_type.fields.all() if f.requirement in ("required", "recommended")]
+    given = [f for f in counted if f.key in ticket.evidence]
+    assert ticket.evidence_completeness == pytest.approx(len(given) / len(counted), abs=0.001)
+    assert len(given) < len(counted)
+
+
+def test_feature_requests_get_known_requests_and_no_continue_hint_with_javascript(client, agent):
+    client.force_login(agent)
+    html = client.post(
+        reverse("tickets:report_fields"), {"feedback_kind": "feature_request", "submission_id": "c" * 32}
+    ).content.decode()
+    assert "Known requests" in html and "Known bugs" not in html
+    html = client.get(URL).content.decode()
+    assert '<span class="nojs-only"> (then press Continue)</span>' in html
+    # The report first, then the customer, then the type's evidence the customer fills.
+    assert html.index('name="subject"') < html.index('id="customer-picker"') < html.index('id="type-and-evidence"')
 
 
 def test_naive_date_times_are_read_in_the_agents_time_zone(client, agent):

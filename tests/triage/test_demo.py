@@ -25,7 +25,7 @@ from tickets.models import (
     TicketType,
 )
 from triage.demo import bugs as demo_bugs
-from triage.demo.bugs import DEMO_FIX_EFFECTS, RECURRING_BUGS
+from triage.demo.catalog import DEMO_FIX_EFFECTS, RECURRING_BUGS
 from triage.demo.clusters import IMPORT_REASON
 from triage.demo.seed import UNASSIGNED_HOURS, demo_reset, demo_seed
 from triage.demo.timeline import DAYS, Calendar, Stream, daily_rates

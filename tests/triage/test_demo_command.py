@@ -12,7 +12,7 @@ from django.db import connection
 from tickets import signals
 from tickets.models import BugCluster, ClusterKind, Customer, Ticket
 from triage.demo import seed
-from triage.demo.bugs import DEMO_FIX_EFFECTS
+from triage.demo.catalog import DEMO_FIX_EFFECTS
 from triage.demo.seed import demo_reset, demo_seed
 
 END = datetime(2026, 11, 2, 15, 30, tzinfo=UTC)

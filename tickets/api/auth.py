@@ -44,7 +44,9 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         if api_key.revoked_at is not None:
             raise exceptions.AuthenticationFailed(f"This API key was revoked on {api_key.revoked_at:%Y-%m-%d}.")
         now = timezone.now()
-        if api_key.last_used_at is None or now - api_key.last_used_at > LAST_USED_RESOLUTION:
+        # Stamped by requests that write (at most once a minute): a GET never writes, not even this.
+        stale = api_key.last_used_at is None or now - api_key.last_used_at > LAST_USED_RESOLUTION
+        if stale and request.method not in permissions.SAFE_METHODS:
             ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
         from django.contrib.auth.models import AnonymousUser
 

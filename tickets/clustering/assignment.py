@@ -9,18 +9,33 @@ still decided in arrival order and seeing what the batch's earlier tickets did. 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from functools import partial
+from datetime import timedelta
 
 from django.db import transaction
 from django.utils import timezone
 
-from tickets import signals
 from tickets.clustering import index, ranking, semantic, storage
 from tickets.clustering.features import Features
 from tickets.clustering.ranking import JOIN_THRESHOLD, Match
 from tickets.clustering.storage import Candidate, Join
-from tickets.models import ASSIGNABLE_CLUSTER_STATUSES, BugCluster, ClusterProfile, Ticket, cluster_kind_for
+from tickets.clusters.alerts import clusters_threshold_check
+from tickets.clusters.services import (
+    cluster_counters_statement,
+    clusters_announce_opened,
+    clusters_open,
+    count_in,
+)
+from tickets.models import (
+    ASSIGNABLE_CLUSTER_STATUSES,
+    BugCluster,
+    ClusterEvent,
+    ClusterProfile,
+    Ticket,
+    cluster_kind_for,
+)
+from tickets.outbox import outbox_put
+from tickets.queue import after_commit
+from tickets.sql import execute_statements
 
 
 @dataclass
@@ -169,10 +184,6 @@ def _opening(key: int, ticket: Ticket, kind: str) -> _Opening:
     return _Opening(key, candidate, text, index.posting_terms(text))
 
 
-def _assigned_on_commit(pairs: list[tuple[Ticket, BugCluster]]) -> None:
-    transaction.on_commit(partial(signals.tickets_assigned.send, sender=Ticket, assignments=pairs), robust=True)
-
-
 def _write(joins: list[Join], openings: list[_Opening], meaning: semantic.Meaning | None = None) -> list[int]:
     """Write a batch in one transaction; returns the tickets that could not be assigned as decided.
 
@@ -181,12 +192,10 @@ def _write(joins: list[Join], openings: list[_Opening], meaning: semantic.Meanin
     taking tickets), claim the tickets nobody assigned meanwhile, then the counters, the profiles,
     the postings and the term statistics in one batch of statements, and the commit.
     """
-    from tickets.clusters.services import clusters_open
-
     retry: list[int] = []
     with transaction.atomic():
         if openings:
-            clusters_open([o.candidate.cluster for o in openings])
+            clusters_open(clusters=[o.candidate.cluster for o in openings])
             ClusterProfile.objects.bulk_create(
                 ClusterProfile(
                     cluster=o.candidate.cluster,
@@ -213,17 +222,20 @@ def _write(joins: list[Join], openings: list[_Opening], meaning: semantic.Meanin
         empty = [o.candidate.cluster.pk for o in openings if o.candidate.cluster.pk not in by_cluster]
         if empty:  # every ticket of a cluster the batch opened was assigned meanwhile
             BugCluster.objects.filter(pk__in=empty).delete()
+        opened = [o.candidate.cluster for o in openings if o.candidate.cluster.pk in by_cluster]
+        if opened:
+            clusters_announce_opened(clusters=opened)
         if not joins:
             return retry
         now = timezone.now()
         statements = []
         for cluster_id, members in sorted(by_cluster.items()):
             statements += [
-                storage.counters_statement(cluster_id, [m.ticket.reported_at for m in members], now),
+                cluster_counters_statement(cluster_id, [m.ticket.reported_at for m in members], now),
                 storage.profile_statement(cluster_id, profiles[cluster_id], now),
             ]
             for member in members:
-                _count_in(member.match.cluster, member.ticket.reported_at)
+                count_in(member.match.cluster, member.ticket.reported_at)
         texts = {o.candidate.cluster.pk: o.text for o in openings}
         statements += storage.postings_statements(
             (
@@ -234,18 +246,20 @@ def _write(joins: list[Join], openings: list[_Opening], meaning: semantic.Meanin
             for cluster_id, members in by_cluster.items()
         )
         statements += storage.stats_statements([j.features for j in joins])
-        storage.execute(statements)
-        _assigned_on_commit([(j.ticket, j.match.cluster) for j in joins])
+        execute_statements(statements)
+        ClusterEvent.objects.bulk_create(
+            ClusterEvent(
+                cluster_id=cluster_id,
+                kind=ClusterEvent.Kind.TICKET_ADDED,
+                message=f"{len(members)} ticket{'s' if len(members) != 1 else ''} added by the clustering engine",
+                data={"source": "engine", "ticket_ids": [m.ticket.pk for m in members]},
+            )
+            for cluster_id, members in sorted(by_cluster.items())
+        )
+        outbox_put(topic="tickets.assigned", pairs=[[j.ticket.pk, j.match.cluster.pk] for j in joins])
+        grown = list({j.match.cluster.pk: j.match.cluster for j in joins}.values())
+        after_commit(clusters_threshold_check, clusters=grown)
     return retry
-
-
-def _count_in(cluster: BugCluster, reported_at: datetime) -> None:
-    """Keep the in-memory cluster's counters as written (the threshold check reads them)."""
-    cluster.ticket_count += 1
-    if cluster.first_reported_at is None or reported_at < cluster.first_reported_at:
-        cluster.first_reported_at = reported_at
-    if cluster.last_reported_at is None or reported_at > cluster.last_reported_at:
-        cluster.last_reported_at = reported_at
 
 
 def _index_placed_ticket(ticket: Ticket) -> Assignment:

@@ -1,16 +1,69 @@
-"""Writes that keep the engine's index true: one cluster's postings and profile, or the whole index."""
+"""The engine's upkeep: hand new tickets to a worker, and keep the index true (one cluster's postings
+and profile, or the whole index)."""
 
 from __future__ import annotations
 
+import logging
+import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
 
+from celery import current_app
 from django.db import transaction
 
 from tickets.clustering import index, semantic, storage
 from tickets.clustering.features import Features
 from tickets.clustering.vectors import cluster_embedding_rebuild, cluster_embeddings_rebuild_all
 from tickets.models import ASSIGNABLE_CLUSTER_STATUSES, BugCluster, ClusterProfile, ClusterTerm, TermStat, Ticket
+from tickets.queue import task_enqueue
+
+logger = logging.getLogger(__name__)
+
+DRAIN_WINDOW_SECONDS = 0.2
+ASSIGN_BATCH = 200
+_window_opened_at = [float("-inf")]
+
+
+def ticket_assignment_enqueue(*, ticket: Ticket) -> None:
+    """Have a just-filed ticket assigned by a worker (call after the ticket's transaction committed).
+
+    Filings coalesce: the first ticket of a 0.2 s window enqueues one drain task, due at the window's
+    end, that assigns every ticket then waiting; the others of the window enqueue nothing, so a busy
+    help desk does not pay a broker round trip per ticket and the ticket still shows its cluster within
+    a second. A ticket a person placed ("same bug") is only read into its cluster's index. When the
+    broker is down the ticket waits (`cluster_assigned_at` empty) and the `tickets.clusters_assign_pending`
+    beat task assigns it later: nothing is lost.
+    """
+    if ticket.cluster_id is not None:
+        task_enqueue("tickets.cluster_assign", ticket.pk)
+        return
+    eager = current_app.conf.task_always_eager
+    now = time.monotonic()
+    if not eager and now - _window_opened_at[0] < DRAIN_WINDOW_SECONDS:
+        return  # the drain enqueued at this window's start runs after this ticket's commit
+    _window_opened_at[0] = now
+    if not task_enqueue("tickets.clusters_drain", countdown=0 if eager else DRAIN_WINDOW_SECONDS):
+        _window_opened_at[0] = float("-inf")
+
+
+def tickets_assignment_enqueue(*, ticket_ids: list[int]) -> None:
+    """A bulk create or import (after its commit): one assignment task per 200 tickets instead of one each."""
+    ids = list(ticket_ids)
+    for start in range(0, len(ids), ASSIGN_BATCH):
+        if not task_enqueue("tickets.cluster_assign_many", ids[start : start + ASSIGN_BATCH]):
+            return  # the pending sweep assigns the rest
+
+
+def clusters_index_rebuild(*, cluster_ids: list[int]) -> int:
+    """Rebuild the index of these clusters as they are now (the task after a status change, new words or
+    moved tickets); returns how many exist still."""
+    clusters = BugCluster.objects.select_related("ticket_type").filter(pk__in=cluster_ids).order_by("pk")
+    done = 0
+    for cluster in clusters:
+        with transaction.atomic():
+            cluster_index_rebuild(cluster=cluster)
+        done += 1
+    return done
 
 
 def cluster_index_rebuild(*, cluster: BugCluster) -> None:

@@ -24,9 +24,9 @@ from tickets.clustering.features import Features
 from tickets.clustering.ranking import CANDIDATES, RETRIEVAL_KEEP, RETRIEVAL_KEEP_MIN, Match, Query, Stats
 from tickets.clustering.vectors import cluster_embedding_drop
 from tickets.models import ASSIGNABLE_CLUSTER_STATUSES, AssignmentSource, BugCluster, ClusterTerm, TermStat, Ticket
+from tickets.sql import Statement, execute_statements
 
 _BATCH = 500
-Statement = tuple[str, list]
 
 
 @dataclass
@@ -56,20 +56,6 @@ def _upsert_statements(table: str, keys: tuple[str, ...], value_column: str, row
     return statements
 
 
-def execute(statements: list[Statement]) -> None:
-    """Run statements in order; on PostgreSQL (psycopg2) in one round trip to the server."""
-    statements = [s for s in statements if s]
-    if not statements:
-        return
-    with connection.cursor() as cursor:
-        raw = getattr(cursor, "cursor", None)
-        if connection.vendor == "postgresql" and hasattr(raw, "mogrify") and len(statements) > 1:
-            cursor.execute(b";".join(raw.mogrify(sql, params) for sql, params in statements).decode())
-            return
-        for sql, params in statements:
-            cursor.execute(sql, params)
-
-
 def stats_statements(features_list: Iterable[Features], sign: int = 1) -> list[Statement]:
     counts: Counter[str] = Counter()
     for features in features_list:
@@ -82,7 +68,7 @@ def stats_statements(features_list: Iterable[Features], sign: int = 1) -> list[S
 
 def stats_add(features_list: Iterable[Features], sign: int = 1) -> None:
     """Count tickets into (or, with sign -1, out of) the term statistics."""
-    execute(stats_statements(features_list, sign))
+    execute_statements(stats_statements(features_list, sign))
 
 
 def postings_statements(groups: Iterable[tuple[int, str, list[Features]]]) -> list[Statement]:
@@ -97,7 +83,7 @@ def postings_statements(groups: Iterable[tuple[int, str, list[Features]]]) -> li
 
 
 def postings_add(*, cluster_id: int, kind: str, features_list: Iterable[Features]) -> None:
-    execute(postings_statements([(cluster_id, kind, list(features_list))]))
+    execute_statements(postings_statements([(cluster_id, kind, list(features_list))]))
 
 
 def index_drop(*, cluster_id: int) -> None:
@@ -326,19 +312,6 @@ def claim_many(joins: list[Join]) -> set[int]:
             ticket.assignment_confidence = round(join.match.score, 4)
             ticket.assignment_reasons = join.match.reasons
     return claimed
-
-
-def counters_statement(cluster_id: int, reported: list[datetime], now: datetime) -> Statement:
-    qn, ops = connection.ops.quote_name, connection.ops
-    least, greatest = ("LEAST", "GREATEST") if connection.vendor == "postgresql" else ("MIN", "MAX")
-    first, last = ops.adapt_datetimefield_value(min(reported)), ops.adapt_datetimefield_value(max(reported))
-    return (
-        f"UPDATE {qn('tickets_bugcluster')} SET {qn('ticket_count')} = {qn('ticket_count')} + %s, "
-        f"{qn('first_reported_at')} = COALESCE({least}({qn('first_reported_at')}, %s), %s), "
-        f"{qn('last_reported_at')} = COALESCE({greatest}({qn('last_reported_at')}, %s), %s), "
-        f"{qn('updated_at')} = %s WHERE {qn('id')} = %s",
-        [len(reported), first, first, last, last, ops.adapt_datetimefield_value(now), cluster_id],
-    )
 
 
 def profile_statement(cluster_id: int, profile: index.Profile, now: datetime) -> Statement:

@@ -2,16 +2,18 @@
 
 Threshold: a cluster that reaches its ticket type's `alert_threshold_count` tickets within
 `alert_threshold_days` days (by `reported_at`, so imported history counts when it happened) is
-claimed once with a conditional UPDATE on `threshold_crossed_at` and `cluster_threshold_reached`
-is sent after commit. The beat sweep re-arms clusters whose windowed count fell below the
+claimed once with a conditional UPDATE on `threshold_crossed_at`; in the same transaction the
+help desks' `cluster.threshold_reached` webhook and the outbox message for `slas` are written.
+The beat sweep re-arms clusters whose windowed count fell below the
 threshold, and claims crossings the hot path missed.
 
 Spike: a cluster whose last 24 hours or last 7 days are far above its own trailing baseline (a
 recency-weighted average of earlier buckets plus `k` standard deviations, in the manner of
 Sentry's escalating issues) is flagged on the cluster, gets an ALERT event in its story, and
-`cluster_spike_detected` is sent once per spike. The flag clears when the volume is back to normal.
+`cluster_spike_detected` goes out (through the outbox) once per spike. The flag clears when the
+volume is back to normal.
 
-`tickets` never imports `slas`: the SLA app listens to both signals and sends the alerts.
+`tickets` never imports `slas`: the SLA app hears both through the outbox and sends the alerts.
 """
 
 from __future__ import annotations
@@ -27,8 +29,9 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from tickets import signals
+from tickets.integrations import webhooks
 from tickets.models import BugCluster, ClusterEvent, ClusterStatus, Ticket, TicketType
+from tickets.outbox import outbox_put
 
 logger = logging.getLogger(__name__)
 
@@ -59,19 +62,16 @@ def _windowed_count(cluster_id: int, days: int, now: datetime) -> int:
 
 
 def _claim_crossing(cluster: BugCluster, count: int, days: int, now: datetime) -> bool:
-    """Mark the crossing (once) and send `cluster_threshold_reached` after commit."""
-    claimed = BugCluster.objects.filter(pk=cluster.pk, threshold_crossed_at__isnull=True).update(
-        threshold_crossed_at=now
-    )
-    if claimed != 1:
-        return False  # already crossed: another worker (or an earlier run) sent it
-    cluster.threshold_crossed_at = now
-    transaction.on_commit(
-        lambda: signals.cluster_threshold_reached.send(
-            sender=BugCluster, cluster=cluster, count=count, window_days=days
-        ),
-        robust=True,
-    )
+    """Mark the crossing (once), with its webhook and outbox message in the same transaction."""
+    with transaction.atomic():
+        claimed = BugCluster.objects.filter(pk=cluster.pk, threshold_crossed_at__isnull=True).update(
+            threshold_crossed_at=now
+        )
+        if claimed != 1:
+            return False  # already crossed: another worker (or an earlier run) sent it
+        cluster.threshold_crossed_at = now
+        webhooks.webhook_threshold_reached(cluster=cluster, count=count, window_days=days)
+        outbox_put(topic="cluster.threshold_reached", cluster_id=cluster.pk, count=count, window_days=days)
     logger.info("Cluster %s reached %s tickets in %s days", cluster.pk, count, days)
     return True
 
@@ -288,11 +288,8 @@ def _spike_flag(cluster_id: int, ratio: float, details: dict, now: datetime) -> 
             f"{ratio:.1f}x its usual {details['baseline']:g}"
         )
         ClusterEvent.objects.create(cluster=cluster, kind=ClusterEvent.Kind.ALERT, message=message, data=details)
-        transaction.on_commit(
-            lambda: signals.cluster_spike_detected.send(
-                sender=BugCluster, cluster=cluster, ratio=ratio, details=details, message=message
-            ),
-            robust=True,
+        outbox_put(
+            topic="cluster.spike_detected", cluster_id=cluster.pk, ratio=ratio, details=details, message=message
         )
     logger.info("Cluster %s spiking: %s", cluster_id, message)
     return True

@@ -19,7 +19,13 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import ProtectedError, Q, QuerySet
 from django.utils import timezone
 
-from tickets import signals
+from tickets.clusters.selectors import cluster_list_open
+from tickets.clusters.services import (
+    cluster_create,
+    cluster_refresh_counters,
+    index_rebuild_later,
+    status_changed_record,
+)
 from tickets.models import (
     AssignmentSource,
     BugCluster,
@@ -29,6 +35,7 @@ from tickets.models import (
     ClusterStatus,
     Ticket,
 )
+from tickets.outbox import outbox_put
 
 REASON_MAX = 2000
 TICKET_FIELDS = (
@@ -122,17 +129,15 @@ def _move_tickets(tickets: QuerySet[Ticket], *, into: BugCluster, reason_text: s
 
 
 def _after_move(clusters: Iterable[BugCluster]) -> None:
-    """Counters and the engine's index follow the tickets (inside the correction's transaction)."""
-    from tickets.clustering.services import cluster_index_rebuild
-    from tickets.clusters.services import cluster_refresh_counters
-
+    """Counters follow the tickets inside the correction's transaction; the engine's index is rebuilt by a
+    worker after the commit (not while the correction holds its locks), and the other apps' per-day counts
+    follow in one message, not one per ticket."""
     ids = []
     for cluster in clusters:
         cluster_refresh_counters(cluster=cluster)
-        cluster_index_rebuild(cluster=cluster)
         ids.append(cluster.pk)
-    # Per-day counts of other apps (fix impact) follow in one step, not one signal per ticket.
-    transaction.on_commit(lambda: signals.tickets_moved.send(sender=BugCluster, cluster_ids=ids), robust=True)
+    index_rebuild_later(cluster_ids=ids)
+    outbox_put(topic="tickets.moved", cluster_ids=ids)
 
 
 def _events(clusters: Iterable[BugCluster], *, actor, message: str, correction: ClusterCorrection) -> None:
@@ -145,24 +150,18 @@ def _events(clusters: Iterable[BugCluster], *, actor, message: str, correction: 
     )
 
 
-def _send_after_commit(
+def _announce(
     *, actor, updated: Iterable[BugCluster] = (), status_changes: Iterable[tuple[BugCluster, str, str]] = ()
 ) -> None:
-    """`cluster_status_changed` for each status change (SLA timers stop or start), `cluster_updated` for the rest."""
+    """Each status change's webhooks and message (SLA timers stop or start), `cluster.updated` for the rest;
+    inside the correction's transaction."""
     changed_ids = set()
     for cluster, old, new in status_changes:
         changed_ids.add(cluster.pk)
-        transaction.on_commit(
-            lambda c=cluster, o=old, n=new: signals.cluster_status_changed.send(
-                sender=BugCluster, cluster=c, old_status=o, new_status=n, actor=actor
-            ),
-            robust=True,
-        )
+        status_changed_record(cluster=cluster, old=old, new=new, actor=actor)
     for cluster in updated:
         if cluster.pk not in changed_ids:
-            transaction.on_commit(
-                lambda c=cluster: signals.cluster_updated.send(sender=BugCluster, cluster=c, actor=actor), robust=True
-            )
+            outbox_put(topic="cluster.updated", cluster_id=cluster.pk, actor_id=getattr(actor, "pk", None))
 
 
 def _with_reason(message: str, reason: str) -> str:
@@ -223,7 +222,7 @@ def cluster_merge(
         )
         _after_move([source, into])
         _events([source, into], actor=actor, message=_with_reason(summary, reason), correction=correction)
-        _send_after_commit(actor=actor, updated=[into], status_changes=[(source, old_status, ClusterStatus.MERGED)])
+        _announce(actor=actor, updated=[into], status_changes=[(source, old_status, ClusterStatus.MERGED)])
     return correction
 
 
@@ -261,8 +260,6 @@ def cluster_split(
     title = (title or "").strip()
     if len(title) > 255:
         raise ValidationError({"title": f"The title must be at most 255 characters (got {len(title)})."})
-    from tickets.clusters.services import cluster_create
-
     with transaction.atomic():
         cluster = _lock_clusters(cluster.pk)[cluster.pk]
         if cluster.status == ClusterStatus.MERGED:
@@ -300,7 +297,7 @@ def cluster_split(
         )
         _after_move([cluster, new])
         _events([cluster, new], actor=actor, message=_with_reason(summary, reason), correction=correction)
-        _send_after_commit(actor=actor, updated=[cluster, new])
+        _announce(actor=actor, updated=[cluster, new])
     return correction
 
 
@@ -345,13 +342,8 @@ def ticket_move(
         _after_move(affected)
         _events(affected, actor=actor, message=_with_reason(summary, reason), correction=correction)
         ticket.refresh_from_db()
-        transaction.on_commit(
-            lambda: signals.ticket_assigned.send(
-                sender=Ticket, ticket=ticket, cluster=into, previous_cluster_id=previous_id
-            ),
-            robust=True,
-        )
-        _send_after_commit(actor=actor, updated=affected)
+        outbox_put(topic="ticket.assigned", ticket_id=ticket.pk, cluster_id=into.pk, previous_cluster_id=previous_id)
+        _announce(actor=actor, updated=affected)
     return correction
 
 
@@ -528,7 +520,7 @@ def correction_undo(*, correction: ClusterCorrection, actor: AbstractBaseUser | 
         correction.save(update_fields=["undone_at", "undone_by", "data"])
         _after_move(remaining)
         _events(remaining, actor=actor, message=summary, correction=correction)
-        _send_after_commit(actor=actor, updated=remaining, status_changes=status_changes)
+        _announce(actor=actor, updated=remaining, status_changes=status_changes)
     return correction
 
 
@@ -551,8 +543,6 @@ _CLUSTER_NUMBER = re.compile(r"#?\s*(\d{1,12})")
 def correction_merge_candidates(*, cluster: BugCluster, query: str) -> tuple[BugCluster | None, list[BugCluster]]:
     """What "Merge into..." means: a cluster number gives that cluster; words give open clusters of the same
     kind whose title has all of them (most tickets first). Raises ValidationError for an unknown number."""
-    from tickets.clusters.selectors import cluster_list_open
-
     query = (query or "").strip()
     number = _CLUSTER_NUMBER.fullmatch(query)
     if number:

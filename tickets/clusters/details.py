@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.dateformat import format as date_format
 
-from tickets.clusters.services import cluster_lock, cluster_product_touched
+from tickets.clusters.services import cluster_lock, cluster_product_touched, index_rebuild_later
 from tickets.models import BugCluster, ClusterEvent
 
 DETAIL_FIELDS = ("title", "summary", "root_cause", "workaround", "fix_eta", "engineering_url", "reproduced")
@@ -27,6 +27,7 @@ DETAIL_LABELS = {
 }
 DETAIL_TEXT_MAX = 10_000
 _TEXT_FIELDS = ("summary", "root_cause", "workaround")
+INDEXED_WORDS = frozenset({"title", "summary", "root_cause"})  # the cluster's own words the engine reads
 _http_url = URLValidator(schemes=["http", "https"])
 
 
@@ -123,7 +124,7 @@ def cluster_update_details(*, cluster: BugCluster, actor: AbstractBaseUser | Non
     """
     values = _details_clean(cluster, changes)
     with transaction.atomic():
-        cluster = cluster_lock(cluster)
+        cluster = cluster_lock(cluster=cluster)
         now = timezone.now()
         diff: dict[str, tuple[Any, Any]] = {}
         for name, new in values.items():
@@ -138,7 +139,11 @@ def cluster_update_details(*, cluster: BugCluster, actor: AbstractBaseUser | Non
             else:
                 setattr(cluster, name, new)
         fields = ["reproduced_at" if name == "reproduced" else name for name in diff]
-        cluster.save(update_fields=[*fields, "updated_at", *cluster_product_touched(cluster, now, actor)])
+        cluster.save(
+            update_fields=[*fields, "updated_at", *cluster_product_touched(cluster=cluster, now=now, actor=actor)]
+        )
+        if INDEXED_WORDS.intersection(diff):
+            index_rebuild_later(cluster_ids=[cluster.pk])  # the engine finds the cluster by its new words
         others = {name: change for name, change in diff.items() if not (name == "workaround" and change[1])}
         if others:
             ClusterEvent.objects.create(

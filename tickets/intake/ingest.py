@@ -21,7 +21,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Prefetch, Q
 from django.utils import timezone
 
-from tickets import signals
+from tickets.clustering.services import tickets_assignment_enqueue
 from tickets.clusters.services import cluster_refresh_counters, ticket_attach_to_cluster
 from tickets.intake.services import ticket_create, ticket_validate
 from tickets.models import (
@@ -36,6 +36,7 @@ from tickets.models import (
     TicketStatus,
     TicketType,
 )
+from tickets.queue import after_commit
 
 BULK_MAX = 1000
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
@@ -313,8 +314,9 @@ def _bulk_upsert_once(items: Sequence[dict[str, Any]]) -> list[ItemResult]:
         if inserted:
             created_ids.append((row["result"].ticket_id, row["source"], row["external_id"]))
     _bulk_follow_up(rows)
-    if created_ids and signals.tickets_filed.has_listeners(Ticket):
-        transaction.on_commit(lambda: _announce_filed(created_ids), robust=True)
+    if created_ids:
+        ticket_ids = [pk for pk, _, _ in created_ids]
+        after_commit(tickets_assignment_enqueue, ticket_ids=ticket_ids)
     return results
 
 
@@ -449,11 +451,6 @@ def _bulk_follow_up(rows: list[dict[str, Any]]) -> None:
     }
     for cluster in BugCluster.objects.filter(pk__in=moved):
         cluster_refresh_counters(cluster=cluster)
-
-
-def _announce_filed(created: list[tuple[int, str, str]]) -> None:
-    """One `tickets_filed` for the whole batch, so listeners enqueue their work in bulk too."""
-    signals.tickets_filed.send(sender=Ticket, ticket_ids=[pk for pk, _, _ in created])
 
 
 def idempotency_records_purge() -> int:

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from django.db.models import Prefetch, Q, QuerySet
 
-from tickets.models import BugCluster, ClusterEvent, ClusterStatus, Customer, Ticket, TicketType
+from tickets.models import (
+    OPEN_CLUSTER_STATUSES,
+    BugCluster,
+    ClusterEvent,
+    ClusterStatus,
+    Customer,
+    Ticket,
+    TicketType,
+)
 
 # --- The agent's closed loop -----------------------------------------------------
 
@@ -20,8 +28,21 @@ PRODUCT_RESPONSE_KINDS = (
 )
 
 
-def ticket_list_for_agent(*, agent) -> QuerySet[Ticket]:
-    """The agent's tickets, newest first, each cluster carrying `responses` (product's updates, newest first)."""
+AGENT_REPORT_VIEWS = {
+    "all": "All my reports",
+    "waiting": "Waiting for my answer",
+    "open": "Bug still open",
+    "fixed": "Fixed or closed",
+    "ungrouped": "Not grouped yet",
+}
+
+
+def ticket_list_for_agent(*, agent, show: str = "all", query: str = "") -> QuerySet[Ticket]:
+    """The agent's tickets, newest first, each cluster carrying `responses` (product's updates, newest first).
+
+    `show` is one of AGENT_REPORT_VIEWS ("waiting": product asked a question on its bug); `query` matches
+    the subject or the ticket id.
+    """
     responses = Prefetch(
         "cluster__events",
         queryset=ClusterEvent.objects.filter(kind__in=PRODUCT_RESPONSE_KINDS)
@@ -29,9 +50,19 @@ def ticket_list_for_agent(*, agent) -> QuerySet[Ticket]:
         .order_by("-created_at", "-id"),
         to_attr="responses",
     )
+    tickets = Ticket.objects.filter(agent=agent)
+    if show == "waiting":
+        tickets = tickets.filter(cluster__status=ClusterStatus.NEEDS_INFO)
+    elif show == "open":
+        tickets = tickets.filter(cluster__status__in=OPEN_CLUSTER_STATUSES)
+    elif show == "fixed":
+        tickets = tickets.filter(cluster__isnull=False).exclude(cluster__status__in=OPEN_CLUSTER_STATUSES)
+    elif show == "ungrouped":
+        tickets = tickets.filter(cluster__isnull=True)
+    if query.strip():
+        tickets = tickets.filter(Q(subject__icontains=query.strip()) | Q(external_id__iexact=query.strip()))
     return (
-        Ticket.objects.filter(agent=agent)
-        .select_related("cluster", "cluster__owner", "ticket_type", "customer")
+        tickets.select_related("cluster", "cluster__owner", "ticket_type", "customer")
         .prefetch_related(responses)
         .order_by("-reported_at", "-id")
     )

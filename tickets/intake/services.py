@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from tickets import signals
+from tickets.clustering.services import ticket_assignment_enqueue
 from tickets.clusters.services import ticket_attach_to_cluster
 from tickets.intake.evidence import EvidenceResult, evidence_validate
 from tickets.models import (
@@ -24,6 +24,7 @@ from tickets.models import (
     TicketStatus,
     TicketType,
 )
+from tickets.queue import after_commit
 
 WEB_SOURCE = "web"
 
@@ -79,7 +80,7 @@ def ticket_create(
         )
         if cluster is not None:
             ticket_attach_to_cluster(ticket=ticket, cluster=cluster, source=assignment_source, actor=agent)
-        transaction.on_commit(lambda: signals.ticket_filed.send(sender=Ticket, ticket=ticket), robust=True)
+        after_commit(ticket_assignment_enqueue, ticket=ticket)
     return ticket
 
 

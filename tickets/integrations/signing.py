@@ -25,6 +25,17 @@ def sign(secret: str, timestamp: str | int, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
 
 
+def signed_headers(*, secret: str, event: str, delivery_id: str, body: bytes, now: float | None = None) -> dict:
+    """The headers of a signed POST: event, delivery id (stable across retries), timestamp and signature."""
+    timestamp = str(int(time.time() if now is None else now))
+    return {
+        "X-Triage-Event": event,
+        "X-Triage-Delivery": delivery_id,
+        "X-Triage-Timestamp": timestamp,
+        "X-Triage-Signature": sign(secret, timestamp, body),
+    }
+
+
 def verify(
     secret: str,
     timestamp: str | None,

@@ -1,8 +1,9 @@
-"""Outbound webhooks: turn cluster and SLA signals into signed POSTs to help desks.
+"""Outbound webhooks: signed POSTs that tell help desks what happened to their tickets' clusters.
 
-Outbox: an event is first written as one WebhookDelivery row per interested
-subscription (unique per subscription and event id, so it is never queued
-twice), then a Celery task is enqueued after commit. If Redis or the worker is
+Outbox: an event is written as one WebhookDelivery row per interested subscription (unique per
+subscription and event id, so it is never queued twice) inside the transaction of the change it
+reports (a cluster opened, its status changed, a threshold crossed, an SLA alert), so a delivery
+exists exactly when its change does; a Celery task is enqueued after commit. If Redis or the worker is
 down, the row waits and the beat sweep sends it later. A sender claims a row
 with a conditional UPDATE before posting, so two workers never post it twice.
 Delivery is at least once (a worker dying mid-POST means one resend); the
@@ -11,12 +12,7 @@ X-Triage-Delivery header carries the event id for receivers to dedupe on.
 
 from __future__ import annotations
 
-import functools
-import json
 import logging
-import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -24,12 +20,11 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
-from django.dispatch import receiver
 from django.utils import timezone
 
-from tickets import signals
-from tickets.integrations.signing import sign
+from tickets.integrations.http import json_body, post_json
 from tickets.models import BugCluster, ClusterStatus, WebhookAttempt, WebhookDelivery, WebhookEvent, WebhookSubscription
+from tickets.queue import task_enqueue
 
 log = logging.getLogger(__name__)
 
@@ -61,12 +56,24 @@ def cluster_payload(cluster: BugCluster) -> dict[str, Any]:
     }
 
 
-def webhook_event_record(*, event: str, event_id: str, cluster: BugCluster, data: dict | None = None) -> list[int]:
+def _subscriptions(event: str) -> list[WebhookSubscription]:
+    return [s for s in WebhookSubscription.objects.filter(is_active=True) if s.wants(event)]
+
+
+def webhook_event_record(
+    *,
+    event: str,
+    event_id: str,
+    cluster: BugCluster,
+    data: dict | None = None,
+    subscriptions: list[WebhookSubscription] | None = None,
+) -> list[int]:
     """Queue `event` for every active subscription that wants it; returns the ids of new deliveries.
 
-    Safe to call twice with the same `event_id`: the second call queues nothing.
+    Call inside the transaction of the change it reports. Safe to call twice with the same
+    `event_id`: the second call queues nothing.
     """
-    subscriptions = [s for s in WebhookSubscription.objects.filter(is_active=True) if s.wants(event)]
+    subscriptions = _subscriptions(event) if subscriptions is None else subscriptions
     if not subscriptions:
         return []
     payload = {
@@ -99,13 +106,9 @@ def webhook_event_record(*, event: str, event_id: str, cluster: BugCluster, data
 
 def webhook_deliveries_enqueue(*, ids: list[int]) -> None:
     """Hand deliveries to Celery; if the broker is unreachable they stay pending for the sweep."""
-    from tickets.tasks import webhook_deliver
-
     for delivery_id in ids:
-        try:
-            webhook_deliver.delay(delivery_id)
-        except Exception:  # broker down: the row is the source of truth, the sweep retries
-            log.warning("could not enqueue webhook delivery %s; the sweep will send it", delivery_id, exc_info=True)
+        if not task_enqueue("tickets.webhook_deliver", delivery_id):
+            return  # the rows are the source of truth: the sweep sends them
 
 
 @dataclass
@@ -155,32 +158,15 @@ def webhook_delivery_attempt(*, delivery_id: int) -> AttemptOutcome | None:
 
 
 def _post(delivery: WebhookDelivery) -> tuple[int | None, str, str, int]:
-    body = json.dumps(delivery.payload, separators=(",", ":"), sort_keys=True).encode()
-    timestamp = str(int(time.time()))
-    request = urllib.request.Request(
+    result = post_json(
         delivery.subscription.url,
-        data=body,
-        method="POST",
-        headers={
-            "Content-Type": "application/json",
-            "User-Agent": "triage-webhooks/1",
-            "X-Triage-Event": delivery.event,
-            "X-Triage-Delivery": delivery.event_id,
-            "X-Triage-Timestamp": timestamp,
-            "X-Triage-Signature": sign(delivery.subscription.secret, timestamp, body),
-        },
+        json_body(delivery.payload),
+        timeout=float(getattr(settings, "WEBHOOK_TIMEOUT_SECONDS", 10)),
+        secret=delivery.subscription.secret,
+        event=delivery.event,
+        delivery_id=delivery.event_id,
     )
-    started = time.monotonic()
-    timeout = float(getattr(settings, "WEBHOOK_TIMEOUT_SECONDS", 10))
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (URL set by an admin)
-            code, text, error = response.status, response.read(2000), ""
-    except urllib.error.HTTPError as exc:
-        code, text, error = exc.code, exc.read(2000) if exc.fp else b"", f"HTTP {exc.code}"
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        code, text, error = None, b"", f"{type(exc).__name__}: {getattr(exc, 'reason', exc)}"
-    took_ms = int((time.monotonic() - started) * 1000)
-    return code, error[:1000], text.decode("utf-8", "replace")[:2000], took_ms
+    return result.status_code, result.error, result.excerpt, result.duration_ms
 
 
 def webhook_delivery_redeliver(*, deliveries) -> int:
@@ -209,31 +195,22 @@ def webhook_deliveries_sweep(*, limit: int = 500) -> int:
     return len(due)
 
 
-# --- Signal receivers (connected when this module is imported by TicketsConfig.ready) ---------
+# --- The events: each called inside the transaction of the change it reports -----------------
 
 
-def _contained(receiver_function):
-    """A failure here must not stop the other receivers of the same signal (SLA clocks, metrics)."""
-
-    @functools.wraps(receiver_function)
-    def wrapper(*args, **kwargs):
-        try:
-            receiver_function(*args, **kwargs)
-        except Exception:
-            log.exception("could not queue webhooks in %s", receiver_function.__name__)
-
-    return wrapper
-
-
-@receiver(signals.cluster_created, dispatch_uid="webhooks.cluster_created")
-@_contained
-def _on_cluster_created(sender, cluster: BugCluster, **kwargs) -> None:
-    webhook_event_record(event=WebhookEvent.CLUSTER_CREATED, event_id=f"cluster.created:{cluster.pk}", cluster=cluster)
+def webhook_cluster_created(*, clusters: list[BugCluster]) -> None:
+    """`cluster.created` for new clusters (one subscriptions query for all of them)."""
+    subscriptions = _subscriptions(WebhookEvent.CLUSTER_CREATED)
+    for cluster in clusters if subscriptions else ():
+        webhook_event_record(
+            event=WebhookEvent.CLUSTER_CREATED,
+            event_id=f"cluster.created:{cluster.pk}",
+            cluster=cluster,
+            subscriptions=subscriptions,
+        )
 
 
-@receiver(signals.cluster_threshold_reached, dispatch_uid="webhooks.cluster_threshold_reached")
-@_contained
-def _on_threshold(sender, cluster: BugCluster, count: int, window_days: int, **kwargs) -> None:
+def webhook_threshold_reached(*, cluster: BugCluster, count: int, window_days: int) -> None:
     webhook_event_record(
         event=WebhookEvent.CLUSTER_THRESHOLD_REACHED,
         event_id=f"cluster.threshold_reached:{cluster.pk}:{count}:{window_days}:{timezone.now():%Y-%m-%d}",
@@ -242,9 +219,8 @@ def _on_threshold(sender, cluster: BugCluster, count: int, window_days: int, **k
     )
 
 
-@receiver(signals.cluster_status_changed, dispatch_uid="webhooks.cluster_status_changed")
-@_contained
-def _on_status_changed(sender, cluster: BugCluster, old_status: str, new_status: str, **kwargs) -> None:
+def webhook_status_changed(*, cluster: BugCluster, old_status: str, new_status: str) -> None:
+    """`cluster.status_changed`, and `cluster.acknowledged` / `.fixed` / `.verified` when it is one of those."""
     changed_at = (cluster.status_changed_at or timezone.now()).isoformat()
     data = {"old_status": old_status, "new_status": new_status}
     webhook_event_record(
@@ -260,11 +236,9 @@ def _on_status_changed(sender, cluster: BugCluster, old_status: str, new_status:
         )
 
 
-@receiver(signals.sla_alert_fired, dispatch_uid="webhooks.sla_alert_fired")
-@_contained
-def _on_sla_alert(sender, cluster: BugCluster, event: str, payload: dict | None = None, **kwargs) -> None:
+def webhook_sla_alert(*, cluster: BugCluster, event: str, payload: dict) -> None:
+    """`sla.warning` / `sla.breach` for an SLA alert (called by the slas app when it delivers the alert)."""
     if event not in (WebhookEvent.SLA_WARNING, WebhookEvent.SLA_BREACH):
         return
-    payload = payload or {}
     parts = [str(payload.get(k, "")) for k in ("policy", "target", "level", "due_at")]
     webhook_event_record(event=event, event_id=f"{event}:{cluster.pk}:{':'.join(parts)}", cluster=cluster, data=payload)

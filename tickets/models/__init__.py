@@ -30,10 +30,12 @@ from tickets.models.integrations import (
     WebhookEvent,
     WebhookSubscription,
 )
+from tickets.models.outbox import OutboxMessage
 from tickets.models.tickets import Attachment, Ticket
 from tickets.models.types import EvidenceField, TicketType
 
 __all__ = [
+    "OutboxMessage",
     "cluster_kind_for",
     "ASSIGNABLE_CLUSTER_STATUSES",
     "ClusterCorrection",

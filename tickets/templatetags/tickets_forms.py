@@ -6,6 +6,7 @@ from django import template
 from django.urls import reverse
 
 from tickets.forms import EVIDENCE_PREFIX
+from tickets.labels import choice_label, evidence_label
 from tickets.models import ClusterStatus
 
 register = template.Library()
@@ -78,18 +79,23 @@ def person(user, fallback: str = "—") -> str:
 
 @register.filter
 def evidence_items(ticket) -> list[tuple[str, str]]:
-    """(label, value) pairs of a ticket's evidence in its type's field order; unknown keys last."""
+    """(label, value) pairs of a ticket's evidence in its type's field order, values as people read them
+    (choice labels, local times); unknown keys last."""
     evidence = ticket.evidence or {}
     fields = list(ticket.ticket_type.fields.all()) if ticket.ticket_type_id else []
-    labels = {f.key: f.label for f in fields}
-    order = [f.key for f in fields if f.key in evidence] + sorted(k for k in evidence if k not in labels)
-    return [(labels.get(key, key), _evidence_text(evidence[key])) for key in order]
+    by_key = {f.key: f for f in fields}
+    order = [f.key for f in fields if f.key in evidence] + sorted(k for k in evidence if k not in by_key)
+    items = []
+    for key in order:
+        field = by_key.get(key)
+        items.append((field.label if field else key, evidence_label(field.kind if field else "", evidence[key])))
+    return items
 
 
-def _evidence_text(value) -> str:
-    if isinstance(value, dict) and {"amount", "currency"} <= value.keys():
-        return f"{value['currency']} {value['amount']}"
-    return str(value)
+@register.filter
+def choice(value) -> str:
+    """A stored choice value as people read it ("sso_managed" -> "SSO managed")."""
+    return choice_label(value)
 
 
 @register.filter

@@ -14,13 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 from tickets.clustering.selectors import cluster_possible_duplicates
 from tickets.clusters.details import cluster_update_details
 from tickets.clusters.selectors import cluster_events, cluster_get_story, cluster_open_question, cluster_tickets
-from tickets.clusters.services import (
-    cluster_answer_question,
-    cluster_assign_owner,
-    cluster_respond,
-    cluster_set_priority,
-    cluster_set_status,
-)
+from tickets.clusters.services import cluster_answer_question, cluster_respond, cluster_triage
 from tickets.forms import AnswerForm, ClusterDetailsForm, ClusterRespondForm, ClusterTriageForm
 from tickets.models import BugCluster, ClusterStatus
 from tickets.views.common import in_agent_timezone, safe_next
@@ -86,7 +80,7 @@ def cluster_answer(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @permission_required("tickets.triage_cluster", raise_exception=True)
 @require_POST
-def cluster_triage(request: HttpRequest, pk: int) -> HttpResponse:
+def cluster_triage_view(request: HttpRequest, pk: int) -> HttpResponse:
     """A product lead sets status, priority and owner through the cluster services."""
     cluster = _cluster(pk)
     form = ClusterTriageForm(request.POST)
@@ -94,11 +88,13 @@ def cluster_triage(request: HttpRequest, pk: int) -> HttpResponse:
         return _render_detail(request, cluster, triage_form=form, status=400)
     data = form.cleaned_data
     try:
-        if data["priority"]:
-            cluster = cluster_set_priority(cluster=cluster, priority=data["priority"], actor=request.user)
-        cluster = cluster_assign_owner(cluster=cluster, owner=data["owner"], actor=request.user)
-        cluster = cluster_set_status(
-            cluster=cluster, status=data["status"], actor=request.user, message=data["message"]
+        cluster_triage(
+            cluster=cluster,
+            actor=request.user,
+            status=data["status"],
+            priority=data["priority"],
+            owner=data["owner"],
+            message=data["message"],
         )
     except ValidationError as exc:
         for field, errors in exc.message_dict.items():

@@ -111,7 +111,8 @@ def report_fields(request: HttpRequest) -> HttpResponse:
     form = _form(request)
     form.stash_uploads()
     form.skip_validation()
-    return render(request, "tickets/_type_and_evidence.html", {"form": form})
+    # The Known bugs panel follows the kind too ("Known requests" for a feature request), out of band.
+    return render(request, "tickets/_fields_response.html", {"form": form, "suggestions": known_bugs(form)})
 
 
 @login_required

@@ -6,7 +6,7 @@ import django_filters
 from django import forms
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
-from django.db.models import F, QuerySet
+from django.db.models import Case, F, QuerySet, Value, When
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET
 from tickets.clusters.patterns import DEFAULT_DAYS, WINDOW_CHOICES, evidence_patterns
 from tickets.clusters.selectors import cluster_list
 from tickets.filters import ClusterFilterSet
-from tickets.models import BugCluster, TicketType
+from tickets.models import OPEN_CLUSTER_STATUSES, BugCluster, TicketType
 from tickets.views.common import in_agent_timezone, is_htmx
 
 CLUSTERS_PER_PAGE = 50
@@ -36,8 +36,24 @@ class ClusterListFilterSet(ClusterFilterSet):
         choices=(("volume", "Most tickets"), ("last_reported", "Last reported"), ("spike", "Biggest spike")),
     )
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # On the page, each multi-value filter is a group of checkboxes (no Ctrl-click), with a person's label.
+        for name, label in (("status", "Status"), ("kind", "Kind"), ("priority", "Priority"), ("type", "Ticket type")):
+            field = self.form.fields[name]
+            field.label = label
+            field.widget = forms.CheckboxSelectMultiple(choices=field.choices)
+        self.form.fields["q"].label = "Words in the title or summary"
+        self.form.fields["flag"].label = "Alerts"
+
     def sorted(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        return queryset.order_by(*SORTS.get(value, SORTS["volume"]))
+        return queryset.order_by(*open_first(SORTS.get(value, SORTS["volume"])))
+
+
+def open_first(ordering) -> tuple:
+    """Open clusters before fixed, verified, won't-fix and merged ones, then the chosen order."""
+    closed = Case(When(status__in=OPEN_CLUSTER_STATUSES, then=Value(0)), default=Value(1))
+    return (closed.asc(), *ordering)
 
 
 @login_required
@@ -46,7 +62,9 @@ class ClusterListFilterSet(ClusterFilterSet):
 @require_GET
 def cluster_list_page(request: HttpRequest) -> HttpResponse:
     """Every cluster, filtered and sorted, with badges for spiking and over-threshold ones."""
-    filterset = ClusterListFilterSet(request.GET or None, queryset=cluster_list().order_by(*SORTS["volume"]))
+    filterset = ClusterListFilterSet(
+        request.GET or None, queryset=cluster_list().order_by(*open_first(SORTS["volume"]))
+    )
     valid = not filterset.is_bound or filterset.is_valid()
     clusters = (filterset.qs if filterset.is_bound else filterset.queryset) if valid else BugCluster.objects.none()
     page = Paginator(clusters, CLUSTERS_PER_PAGE).get_page(request.GET.get("page"))

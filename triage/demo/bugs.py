@@ -46,6 +46,11 @@ class RecurringBug:
     fix_days_ago: int | None = None
     fix_effect: str | None = None
     labels: tuple[str, ...] = ()
+    # A surge of reports in the last `surge_days` days: the rate grows to `surge_factor` times its usual
+    # level over `surge_ramp_days` days (0: at once, a spike), for the volume alerts to find.
+    surge_days: int = 0
+    surge_factor: float = 1.0
+    surge_ramp_days: int = 0
     # Evidence hints; empty means "any".
     envs: tuple[str, ...] = ()
     messages: tuple[str, ...] = ()
@@ -65,20 +70,3 @@ class RecurringBug:
     load_range: tuple[float, float] = (8.0, 30.0)
     segments: tuple[str, ...] = ()
     context: tuple[str, ...] = field(default=())
-
-
-def _catalog() -> list[RecurringBug]:
-    from triage.demo.bugs_access import ACCESS_BUGS
-    from triage.demo.bugs_product import PRODUCT_BUGS
-
-    bugs = ACCESS_BUGS + PRODUCT_BUGS
-    keys = [b.key for b in bugs]
-    assert len(keys) == len(set(keys)), "demo bug keys must be unique"
-    return bugs
-
-
-RECURRING_BUGS: list[RecurringBug] = _catalog()
-
-# bug key -> the TRUE effect of its fix on ticket volume. Tests and the fix-impact
-# metrics use this to check that what they measure is what really happened.
-DEMO_FIX_EFFECTS: dict[str, str] = {b.key: b.fix_effect for b in RECURRING_BUGS if b.fix_effect}

@@ -22,6 +22,17 @@ from triage.demo.timeline import Calendar
 IMPORT_REASON = "linked to this bug in the help desk history"
 E = ClusterEvent.Kind
 ORDER = [ClusterStatus.NEW, ClusterStatus.ACKNOWLEDGED, ClusterStatus.IN_PROGRESS, ClusterStatus.FIXED]
+# Open P1 clusters get a product update at least daily (their SLA); hours since the last one at the end of
+# the history. Most are well inside the 24 h cadence; one is due soon (its warning, at 18 h, fires on the
+# first SLA sweep) and one was missed a couple of hours ago (a breach now, its escalations at their delays).
+P1_LAST_UPDATE_HOURS = {
+    "login-okta-sso-loop": 3,
+    "pay-renewal-double-charge": 6,
+    "pay-card-update-5003": 9,
+    "pay-paypal-timeout": 20,
+    "login-suspended-after-payment": 26,
+}
+DEFAULT_P1_UPDATE_HOURS = 5
 # The needs-info cluster whose open question goes to the demo `agent`.
 AGENT_QUESTION_BUG = "feat-notifications-missing"
 AGENT_ANSWERED_BUG = "pay-3ds-4001"
@@ -116,7 +127,8 @@ class ClusterStory:
                 owner=self.leads[(index + 1) % len(self.leads)] if theme.status != ClusterStatus.NEW else None,
                 labels=["feature-request"],
             )
-            self.created[id(clusters[key])] = cal.day_start(0) + timedelta(hours=15)
+            opened_day = max(0, cal.day_of(theme.started_days_ago))
+            self.created[id(clusters[key])] = cal.day_start(opened_day) + timedelta(hours=15)
         BugCluster.objects.bulk_create(clusters.values())
         for cluster in clusters.values():
             at = self.created[id(cluster)]
@@ -174,7 +186,8 @@ class ClusterStory:
         if bug.status == ClusterStatus.NEW:
             return
         owner = cluster.owner
-        ack = opened + timedelta(hours=20)
+        urgent = bug.priority == "P1"  # acknowledged within 4 h, worked around the same day (24/7)
+        ack = opened + timedelta(hours=2 if urgent else 20)
         self._acknowledge(cluster, ack)
         self._event(
             cluster,
@@ -201,7 +214,7 @@ class ClusterStory:
                 "Visa debit from a UK bank; the customer approved the challenge in the banking app, then saw 4001.",
             )
         if bug.workaround:
-            self._event(cluster, E.WORKAROUND, ack + timedelta(days=1), owner, bug.workaround)
+            self._event(cluster, E.WORKAROUND, ack + timedelta(hours=8 if urgent else 24), owner, bug.workaround)
         if bug.status == ClusterStatus.WONT_FIX:
             self._status(
                 cluster,
@@ -212,7 +225,7 @@ class ClusterStory:
                 "This depends on a setting on the customer's side; see the workaround.",
             )
         elif bug.status != ClusterStatus.ACKNOWLEDGED:
-            started = ack + timedelta(days=3)
+            started = ack + (timedelta(hours=4) if urgent else timedelta(days=3))
             self._status(cluster, ClusterStatus.ACKNOWLEDGED, ClusterStatus.IN_PROGRESS, started, owner)
             cluster.reproduced_at = started
             self._event(
@@ -230,6 +243,16 @@ class ClusterStory:
         if bug.status == ClusterStatus.IN_PROGRESS and bug.eta_days:
             when = cal.end - timedelta(days=2)
             self._event(cluster, E.RESPONSE, when, owner, f"Fix planned for {cluster.fix_eta:%d %B}.")
+            cluster.last_product_update_at = when
+        if urgent and cluster.is_open and bug.status != ClusterStatus.NEEDS_INFO:
+            when = cal.end - timedelta(hours=P1_LAST_UPDATE_HOURS.get(bug.key, DEFAULT_P1_UPDATE_HOURS))
+            self._event(
+                cluster,
+                E.RESPONSE,
+                when,
+                owner,
+                "Daily update: engineering is still on it. Next update within 24 hours.",
+            )
             cluster.last_product_update_at = when
 
     def _fix_story(self, bug: RecurringBug, cluster: BugCluster, owner) -> None:

@@ -21,6 +21,7 @@ class FeatureTheme:
     words: tuple[str, ...]
     status: str = "acknowledged"
     clustered: bool = True
+    started_days_ago: int = 400  # customers started asking (the cluster is opened then)
 
 
 FEATURE_THEMES = [
@@ -34,6 +35,7 @@ FEATURE_THEMES = [
             "removed automatically from Okta.",
             "Our security team requires deprovisioning within 24 hours; without SCIM we can't pass the audit.",
         ),
+        started_days_ago=20,
     ),
     FeatureTheme(
         "fr-excel-export",
@@ -44,6 +46,7 @@ FEATURE_THEMES = [
             "Finance wants the time report in Excel with the totals row, CSV loses the formatting.",
             "Every month I export CSV and rebuild it in Excel. An XLSX export would save me an hour.",
         ),
+        started_days_ago=28,
     ),
     FeatureTheme(
         "fr-dark-mode",
@@ -59,6 +62,7 @@ FEATURE_THEMES = [
         1.5,
         ("Dependencies across projects", "Link tasks between projects", "Cross-project blocking"),
         ("Our launch plan spans five projects and we can't say that a task in one blocks a task in another.",),
+        started_days_ago=30,
     ),
     FeatureTheme(
         "fr-audit-log-export",
@@ -67,6 +71,7 @@ FEATURE_THEMES = [
         ("Audit log export", "Send audit logs to Splunk", "SIEM integration"),
         ("We need the audit log streamed to Splunk for compliance; downloading it monthly is not enough.",),
         status="new",
+        started_days_ago=4,
     ),
     FeatureTheme(
         "fr-custom-fields-formulas",
@@ -75,6 +80,7 @@ FEATURE_THEMES = [
         ("Formula fields", "Calculated custom field", "Custom field with formula"),
         ("We track budget vs actual and want a field that computes the difference.",),
         status="new",
+        started_days_ago=6,
     ),
     FeatureTheme(
         "fr-guest-permissions",

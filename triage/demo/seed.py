@@ -20,7 +20,6 @@ from django.contrib.auth.models import Group
 from django.db import connection, transaction
 from django.utils import timezone
 
-from tickets import signals
 from tickets.intake.evidence import evidence_validate
 from tickets.models import (
     Attachment,
@@ -38,8 +37,9 @@ from tickets.models import (
     Ticket,
     TicketType,
 )
+from tickets.outbox import outbox_put_many
 from triage.demo import feedback as fb
-from triage.demo.bugs import RECURRING_BUGS
+from triage.demo.catalog import RECURRING_BUGS, STEADY_BUGS
 from triage.demo.clusters import ClusterStory, demo_cluster_assignment, demo_counters_refresh
 from triage.demo.generate import DemoCustomer, TicketMaker
 from triage.demo.timeline import DAYS, Calendar, Stream, daily_rates, draw_counts, sample_time
@@ -193,7 +193,8 @@ def demo_streams(calendar: Calendar) -> list[Stream]:
     theme_total = sum(t.weight for t in fb.FEATURE_THEMES)
     for theme in fb.FEATURE_THEMES:
         weight = fb.MIX["feature_request"] * theme.weight / theme_total
-        streams.append(Stream(f"fr:{theme.key}", "feature_request", weight, payload=theme))
+        start = max(0, calendar.day_of(theme.started_days_ago))
+        streams.append(Stream(f"fr:{theme.key}", "feature_request", weight, start, payload=theme))
     for kind in fb.OTHER_FEEDBACK:
         streams.append(Stream(f"other:{kind}", kind, fb.MIX[kind]))
     return streams
@@ -243,21 +244,17 @@ def demo_seed(
 
 
 def _announce(cluster_ids) -> None:
-    """Tell the apps above `tickets` about the imported clusters once they are committed, as the services
+    """Tell the apps above `tickets` about the imported clusters, in the seed's transaction, as the services
     do for new ones: SLA clocks start, and fix-impact measurement learns about the historical fixes."""
-
-    def send() -> None:
-        for cluster in BugCluster.objects.filter(pk__in=cluster_ids).select_related("owner"):
-            results = signals.cluster_created.send_robust(sender=BugCluster, cluster=cluster)
-            if cluster.fix_deployed_at:
-                results += signals.cluster_fix_deployed.send_robust(
-                    sender=BugCluster, cluster=cluster, deployed_at=cluster.fix_deployed_at, actor=cluster.owner
-                )
-            for receiver, outcome in results:
-                if isinstance(outcome, Exception):
-                    logger.warning("%s failed for demo cluster %s: %r", receiver, cluster.pk, outcome)
-
-    transaction.on_commit(send, robust=True)
+    clusters = BugCluster.objects.filter(pk__in=cluster_ids).order_by("pk")
+    messages = [("cluster.created", {"cluster_id": pk}) for pk in clusters.values_list("pk", flat=True)]
+    messages += [
+        ("cluster.fix_deployed", {"cluster_id": pk, "deployed_at": deployed_at.isoformat(), "actor_id": owner_id})
+        for pk, deployed_at, owner_id in clusters.exclude(fix_deployed_at=None).values_list(
+            "pk", "fix_deployed_at", "owner_id"
+        )
+    ]
+    outbox_put_many(messages)
 
 
 def _write_tickets(*, calendar, rng, seed, tickets, customers, agents, demo_agent, types, cluster_ids, progress):
@@ -276,7 +273,8 @@ def _write_tickets(*, calendar, rng, seed, tickets, customers, agents, demo_agen
         end=calendar.end,
     )
     streams = demo_streams(calendar)
-    counts = draw_counts(daily_rates(streams, calendar, RECURRING_BUGS), tickets, seed)
+    steady = [row for row, stream in enumerate(streams) if stream.bug and stream.bug.key in STEADY_BUGS]
+    counts = draw_counts(daily_rates(streams, calendar, RECURRING_BUGS), tickets, seed, steady_rows=steady)
     cutoff = calendar.end - timedelta(hours=UNASSIGNED_HOURS)
     stride = max(1, tickets // VALIDATED_TICKETS)
     type_keys = {pk: key for key, pk in maker.type_ids.items()}

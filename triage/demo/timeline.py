@@ -108,16 +108,54 @@ def daily_rates(streams: list[Stream], calendar: Calendar, bugs: list[RecurringB
             start = calendar.effect_start_day(bug.fix_days_ago)
             for day in range(start, DAYS):
                 rate[day] *= fix_multiplier(bug.fix_effect, day - start)
+        if bug is not None and bug.surge_days:
+            rate *= surge_multiplier(bug)
         rates[row] = rate
     return rates
 
 
-def draw_counts(rates: np.ndarray, total: int, seed: int) -> np.ndarray:
-    """Ticket counts per (stream, day), summing to exactly `total`."""
-    flat = rates.ravel()
-    probabilities = flat / flat.sum()
-    counts = np.random.default_rng(seed).multinomial(total, probabilities)
-    return counts.reshape(rates.shape)
+def surge_multiplier(bug: RecurringBug) -> np.ndarray:
+    """Per-day factor of a surging bug: 1 until `surge_days` before the end, then up to `surge_factor`."""
+    factor = np.ones(DAYS)
+    first = DAYS - bug.surge_days
+    for day in range(first, DAYS):
+        reached = 1.0 if not bug.surge_ramp_days else min(1.0, (day - first + 1) / bug.surge_ramp_days)
+        factor[day] = 1.0 + (bug.surge_factor - 1.0) * reached
+    return factor
+
+
+def draw_counts(rates: np.ndarray, total: int, seed: int, steady_rows=()) -> np.ndarray:
+    """Ticket counts per (stream, day), summing to exactly `total`.
+
+    Most streams are Poisson counts conditioned on their sum (one multinomial). `steady_rows` follow
+    their expected counts closely: each week's total is its expectation rounded (systematic rounding,
+    so any run of weeks is within one ticket of it), spread over the week's days as a multinomial.
+    The demo's fixed bugs are drawn so, so that every fix's measured effect is its documented true
+    effect, not a lucky or unlucky draw; their days still vary like real ones.
+    """
+    rng = np.random.default_rng(seed)
+    expected = rates / rates.sum() * total
+    counts = np.zeros(rates.shape, dtype=np.int64)
+    steady = sorted(set(steady_rows))
+    for row in steady:
+        counts[row] = _steady_counts(expected[row], rng)
+    rest = np.ones(len(rates), dtype=bool)
+    rest[steady] = False
+    flat = rates[rest].ravel()
+    counts[rest] = rng.multinomial(max(0, total - int(counts.sum())), flat / flat.sum()).reshape(rates[rest].shape)
+    return counts
+
+
+def _steady_counts(expected: np.ndarray, rng) -> np.ndarray:
+    weekly = np.add.reduceat(expected, np.arange(0, len(expected), 7))
+    cumulative = np.floor(np.cumsum(weekly) + rng.random())
+    totals = np.diff(cumulative, prepend=0.0).astype(np.int64)
+    counts = np.zeros(len(expected), dtype=np.int64)
+    for week, total in enumerate(totals):
+        days = expected[week * 7 : week * 7 + 7]
+        if total > 0 and days.sum() > 0:
+            counts[week * 7 : week * 7 + 7] = rng.multinomial(total, days / days.sum())
+    return counts
 
 
 def sample_time(rng, calendar: Calendar, day: int) -> datetime:

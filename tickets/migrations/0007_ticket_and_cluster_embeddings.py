@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tickets', '0005_spike_details_db_default'),
+        ('tickets', '0006_outbox'),
     ]
 
     operations = [
