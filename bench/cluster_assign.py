@@ -386,7 +386,19 @@ def main() -> None:
                 lone.append(time.perf_counter() - began)
             figures["encoding_ms_lone_p95"] = p95(lone)
             figures["tokens_per_new_ticket"] = round(statistics.mean(encoder.tokens(t) for t in texts[:200]), 1)
+            profiler = None
+            if os.environ.get("BENCH_PROFILE"):  # where the time goes with the model, on stderr
+                import cProfile
+
+                profiler = cProfile.Profile()
+                profiler.enable()
             figures["with_model"] = measure(new, expected)
+            if profiler is not None:
+                import pstats
+
+                profiler.disable()
+                stats = pstats.Stats(profiler, stream=sys.stderr).sort_stats(os.environ.get("BENCH_SORT", "cumulative"))
+                stats.print_stats(int(os.environ.get("BENCH_LINES", 40)))
             figures["worker_rss_mb_with_model"] = rss_mb()
         print(json.dumps(figures, indent=2), file=sys.stderr)
     finally:

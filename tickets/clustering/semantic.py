@@ -37,6 +37,7 @@ from tickets.models import ASSIGNABLE_CLUSTER_STATUSES, BugCluster, ClusterEmbed
 SIGNALS = ("fused", "lexical", "semantic")
 NEIGHBOURS = 10  # clusters nearest in meaning that join the lexical candidates
 NEIGHBOUR_FLOOR = 0.45  # ...when their centroid's cosine is at least this
+EXEMPLAR_REACH = 0.4  # candidates whose centroid is further from every ticket are compared by their centroid
 
 _state: dict = {"signal": "fused", "encoder": None}
 
@@ -163,9 +164,25 @@ class Meaning:
                     founds[n].setdefault(cluster_id, (0.0, 0.0))
 
     def load(self, cluster_ids) -> None:
-        """Read the semantic profiles of candidates not read yet (one query)."""
+        """The semantic profiles of candidates not read yet.
+
+        Exemplars are read (one query) only for candidates whose centroid, held by the in-memory matrix,
+        is within reach in meaning of one of the batch's tickets (cosine at least EXEMPLAR_REACH); the
+        others, far in meaning from all of them, are compared by their centroid alone.
+        """
         wanted = [c for c in cluster_ids if c > 0 and c not in self.clusters]
-        self.clusters.update(cluster_vectors_read(wanted, model=self.model, dimension=self.dimension))
+        if not wanted or not self.vectors:
+            return
+        centroids = self.matrix.centroids(wanted)
+        far = set()
+        if centroids:
+            ids = list(centroids)
+            reach = (np.stack([centroids[c] for c in ids]) @ np.stack(list(self.vectors.values())).T).max(axis=1)
+            far = {cid for cid, best in zip(ids, reach, strict=True) if best < EXEMPLAR_REACH}
+        for cluster_id in far:
+            self.clusters[cluster_id] = ClusterVectors(centroids[cluster_id], 1, None, [])
+        near = [c for c in wanted if c not in far]
+        self.clusters.update(cluster_vectors_read(near, model=self.model, dimension=self.dimension))
 
     def similarity(self, key: int | None, cluster_key: int) -> float | None:
         vector = self.vectors.get(key) if key is not None else None
@@ -237,8 +254,8 @@ class Meaning:
                     added = True
             if added:
                 rows[cluster_id] = (kind, vectors)
-        cluster_vectors_write(rows, model=self.model)
-        open_clusters_put_on_commit(self.model, rows)
+        written_at = cluster_vectors_write(rows, model=self.model)
+        open_clusters_put_on_commit(self.model, rows, written_at)
 
 
 def placed_ticket_add(*, ticket: Ticket, cluster: BugCluster) -> None:

@@ -111,11 +111,12 @@ def cluster_vectors_read(cluster_ids, *, model: str, dimension: int, lock: bool 
     return out
 
 
-def cluster_vectors_write(rows: dict[int, tuple[str, ClusterVectors]], *, model: str, assignable: bool = True) -> None:
-    """Upsert the semantic profiles of clusters, (kind, vectors) by cluster id, in one statement."""
-    if not rows:
-        return
+def cluster_vectors_write(rows: dict[int, tuple[str, ClusterVectors]], *, model: str, assignable: bool = True):
+    """Upsert the semantic profiles of clusters, (kind, vectors) by cluster id, in one statement; returns
+    the time written (their `updated_at`)."""
     now = timezone.now()
+    if not rows:
+        return now
     ClusterEmbedding.objects.bulk_create(
         [
             ClusterEmbedding(
@@ -135,6 +136,7 @@ def cluster_vectors_write(rows: dict[int, tuple[str, ClusterVectors]], *, model:
         unique_fields=["cluster"],
         update_fields=["kind", "model", "assignable", "total", "tickets", "exemplars", "exemplar_ids", "updated_at"],
     )
+    return now
 
 
 def cluster_embedding_drop(*, cluster_id: int) -> None:
@@ -266,6 +268,7 @@ class OpenClusters:
         self.kinds: dict[str, _KindMatrix] = {}
         self.kind_of: dict[int, str] = {}
         self.watermark: datetime | None = None
+        self.seen: dict[int, datetime] = {}  # cluster id -> the version (updated_at) this matrix holds
         self.loaded_at = float("-inf")
         self.lock = threading.Lock()
 
@@ -288,20 +291,29 @@ class OpenClusters:
             self.kinds[kind].discard(cluster_id)
 
     def refresh(self) -> None:
-        """Read the rows changed since the last look (all of them on first use and every ten minutes)."""
+        """Read the rows changed since the last look (all of them on first use and every ten minutes).
+
+        The overlap window's rows are listed by (id, updated_at) first; only the ones this process has
+        not seen in that version (written by another process) are read with their vectors.
+        """
         with self.lock:
             full = self.watermark is None or time.monotonic() - self.loaded_at > FULL_RELOAD_SECONDS
             rows = ClusterEmbedding.objects.all()
+            latest = self.watermark
             if full:
-                self.kinds, self.kind_of = {}, {}
+                self.kinds, self.kind_of, self.seen = {}, {}, {}
                 rows = rows.filter(assignable=True, model=self.model)
             else:
-                rows = rows.filter(updated_at__gte=self.watermark - REFRESH_OVERLAP)
-            latest = self.watermark
+                since = self.watermark - REFRESH_OVERLAP
+                window = list(rows.filter(updated_at__gte=since).values_list("cluster_id", "updated_at"))
+                latest = max([latest, *(at for _, at in window)])
+                changed = [cid for cid, at in window if self.seen.get(cid) != at]
+                rows = rows.filter(cluster_id__in=changed) if changed else rows.none()
             for cluster_id, kind, model, assignable, total, tickets, updated_at in rows.values_list(
                 "cluster_id", "kind", "model", "assignable", "total", "tickets", "updated_at"
             ).iterator(chunk_size=2_000):
                 latest = updated_at if latest is None or updated_at > latest else latest
+                self.seen[cluster_id] = updated_at
                 vectors = _row_vectors((total, tickets, b"", []), self.dimension)
                 if assignable and model == self.model and vectors is not None:
                     self.put(cluster_id, kind, vectors)
@@ -310,6 +322,17 @@ class OpenClusters:
             self.watermark = latest or timezone.now() - REFRESH_OVERLAP
             if full:
                 self.loaded_at = time.monotonic()
+
+    def centroids(self, cluster_ids) -> dict[int, np.ndarray]:
+        """The centroids this matrix holds for `cluster_ids` (assignable clusters of its model)."""
+        out = {}
+        with self.lock:
+            for cluster_id in cluster_ids:
+                kind = self.kind_of.get(cluster_id)
+                if kind is not None:
+                    matrix = self.kinds[kind]
+                    out[cluster_id] = matrix.rows[matrix.position[cluster_id]].copy()
+        return out
 
     def nearest(
         self, kind: str, queries: np.ndarray, *, k: int, floor: float, exclude: frozenset[int] = frozenset()
@@ -345,7 +368,7 @@ def open_clusters(model: str, dimension: int) -> OpenClusters:
     return matrix
 
 
-def open_clusters_put_on_commit(model: str, rows: dict[int, tuple[str, ClusterVectors]]) -> None:
+def open_clusters_put_on_commit(model: str, rows: dict[int, tuple[str, ClusterVectors]], written_at=None) -> None:
     """After the batch commits, this process's matrix holds the clusters it changed (others see them on refresh)."""
 
     def put() -> None:
@@ -354,6 +377,8 @@ def open_clusters_put_on_commit(model: str, rows: dict[int, tuple[str, ClusterVe
             with matrix.lock:
                 for cluster_id, (kind, vectors) in rows.items():
                     matrix.put(cluster_id, kind, vectors)
+                    if written_at is not None:
+                        matrix.seen[cluster_id] = written_at  # its next refresh need not read it again
 
     transaction.on_commit(put)
 
