@@ -31,7 +31,8 @@ def test_lead_marks_fixed_and_sees_the_verdict_with_its_plot(product_lead, agent
     assert page.get_by_role("heading", name="Verdict: Effective (70-90% fewer)").is_visible()
     plot = page.get_by_role("img", name="Daily tickets 30 days before and after the fix")
     assert plot.is_visible()
-    assert page.locator("svg rect.bar.after").count() == 30
+    assert plot.locator("rect.bar.after").count() == 30
+    assert page.locator(".plot-legend").get_by_text("after the fix").is_visible()
     page.screenshot(path=artifact_path("fix-impact.png"), full_page=True)
 
     page.get_by_role("link", name="Success metrics").click()

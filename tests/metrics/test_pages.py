@@ -33,7 +33,8 @@ def test_fix_page_shows_the_verdict_the_plot_and_the_figures(client, agent, meas
     assert response.status_code == 200
     assert "Verdict:" in html and "verdict-complete" in html
     assert "<svg" in html and 'class="deploy"' in html and 'class="band"' in html and "fix deployed" in html
-    assert html.count('class="bar after"') == 30
+    plot, legend = html.split('class="plot-legend"', 1)
+    assert plot.count('class="bar after"') == 30 and 'class="bar after"' in legend
     assert "Baseline weekday profile" in html and "95% interval" in html
     assert "Verify the fix" in html  # agents confirm fixes
     assert reverse("metrics:fix_mark_fixed", args=[measured.pk]) not in html  # only product leads

@@ -23,7 +23,7 @@ def test_lead_sees_breached_clusters_and_weekly_compliance(product_lead, login, 
     page.get_by_role("link", name="SLAs", exact=True).click()
     assert page.get_by_role("heading", name="Service levels: open clusters").is_visible()
     row = page.get_by_role("row").filter(has_text="Refunds stuck")
-    assert "Breached by 2 h" in row.inner_text()
+    assert "Breached 2 h ago" in row.inner_text()
     page.get_by_label("Urgency").select_option("due_soon")
     page.get_by_role("button", name="Filter").click()
     assert page.get_by_text("No open SLA clocks match").is_visible()

@@ -104,7 +104,8 @@ def test_forty_recurring_bugs_each_told_in_many_phrasings(demo):
     assert {t.evidence["browser"] for t in safari} <= {"Safari", "Mobile Safari"}
     assert len({t.evidence["os"] for t in safari}) >= 3
     statuses = set(bugs.values_list("status", flat=True))
-    assert statuses == set(ClusterStatus.values) - {ClusterStatus.MERGED}  # merges are people's corrections
+    # Merges are people's corrections; new clusters are what the engine opens from the newest tickets.
+    assert statuses == set(ClusterStatus.values) - {ClusterStatus.MERGED, ClusterStatus.NEW}
     assert set(bugs.exclude(status=ClusterStatus.NEW).values_list("priority", flat=True)) == {"P1", "P2", "P3"}
     assert bugs.exclude(engineering_url="").count() > 25
     assert bugs.exclude(workaround="").count() > 5
