@@ -86,6 +86,11 @@ class FixImpact(models.Model):
     inputs_digest = models.CharField(
         max_length=64, blank=True, help_text="Fingerprint of the daily counts measured (cluster and control)."
     )
+    regression_flagged_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the verdict first turned regressed or worse for this deploy (the cluster was flagged once).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

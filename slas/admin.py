@@ -60,7 +60,7 @@ class SlaPolicyForm(forms.ModelForm):
         model = SlaPolicy
         fields = [
             "name", "description", "position", "is_active", "priorities", "cluster_kinds", "feedback_kinds",
-            "ticket_types", "min_segment", "min_plan_tier", "min_mrr_at_stake", "calendar", "ack_minutes",
+            "ticket_types", "min_segment", "min_plan_tier", "min_mrr_at_stake", "calendar", "no_clocks", "ack_minutes",
             "update_minutes", "resolution_minutes", "warning_percent", "escalation_1_minutes", "escalation_2_minutes",
             "escalation_3_minutes", "head_of_product", "notify_email", "chat_webhook_url", "webhook_url",
             "webhook_secret", "label_on_breach",
@@ -93,7 +93,16 @@ class SlaPolicyAdmin(admin.ModelAdmin):
         ),
         (
             "Targets, in minutes of business time",
-            {"fields": ("calendar", "ack_minutes", "update_minutes", "resolution_minutes", "warning_percent")},
+            {
+                "fields": (
+                    "calendar",
+                    "no_clocks",
+                    "ack_minutes",
+                    "update_minutes",
+                    "resolution_minutes",
+                    "warning_percent",
+                )
+            },
         ),
         (
             "Escalation after a breach",

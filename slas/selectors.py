@@ -17,7 +17,7 @@ from django.utils import timezone
 from slas.business_time import ALWAYS, WorkingTime
 from slas.filters import SlaTimerFilter
 from slas.models import Alert, BusinessCalendar, Holiday, SlaPolicy, SlaTimer, Target, TimerState
-from tickets.models import Customer, Role, Ticket
+from tickets.models import Customer, Role, Ticket, cluster_kind_for
 from tickets.models.choices import SEGMENT_RANK, TIER_RANK
 
 
@@ -312,3 +312,44 @@ def compliance_report(*, weeks: int = 12, now: datetime | None = None) -> dict[s
             }
         )
     return {"weeks": report, "generated_at": now.isoformat()}
+
+
+# --- Acknowledgment targets of feedback in its queue ------------------------------------
+
+
+@dataclass(frozen=True)
+class FeedbackAckTarget:
+    """When an owner should acknowledge one ticket of feedback, by the first SLA policy its facts match."""
+
+    policy: SlaPolicy | None
+    due_at: datetime | None  # None: the policy sets no acknowledgment clock (praise, competitive intel)
+    met_at: datetime | None
+
+    @property
+    def has_clock(self) -> bool:
+        return self.due_at is not None
+
+
+def feedback_ack_target(*, ticket, policies: list[SlaPolicy], times: dict) -> FeedbackAckTarget:
+    """The acknowledgment target of a ticket in its feedback queue, through the SLA policies: its kind, its
+    type, its customer's segment, tier and MRR, and its cluster's priority, like a cluster's policy; the
+    window runs on the policy's calendar from when the customer reported it. No query when the ticket's
+    customer, cluster and feedback row are loaded."""
+    customer = ticket.customer
+    cluster = ticket.cluster
+    facts = ClusterFacts(
+        priority=(cluster.priority if cluster else "") or "",
+        kind=cluster_kind_for(ticket.feedback_kind),
+        ticket_type_ids=frozenset([ticket.ticket_type_id] if ticket.ticket_type_id else []),
+        feedback_kinds=frozenset([ticket.feedback_kind]),
+        segment_rank=SEGMENT_RANK.get(customer.segment, 0) if customer else 0,
+        tier_rank=TIER_RANK.get(customer.plan_tier, 0) if customer else 0,
+        mrr_at_stake=(customer.mrr or Decimal(0)) if customer else Decimal(0),
+    )
+    policy = next((p for p in policies if policy_matches(p, facts)), None)
+    item = getattr(ticket, "feedback", None) if hasattr(ticket, "feedback") else None
+    met_at = item.acknowledged_at if item else None
+    if policy is None or not policy.ack_minutes:
+        return FeedbackAckTarget(policy=policy, due_at=None, met_at=met_at)
+    due_at = times.get(policy.calendar_id, ALWAYS).add(ticket.reported_at, policy.ack_minutes * 60.0)
+    return FeedbackAckTarget(policy=policy, due_at=due_at, met_at=met_at)

@@ -260,8 +260,28 @@ def spike_alert_create(*, cluster: BugCluster, ratio: float, details: dict, mess
     )
 
 
+def regression_alert_create(*, cluster: BugCluster, verdict: str, reason: str) -> Alert:
+    """Tell the cluster's owner (product leads when it has none) that its fix did not hold; the tickets
+    app already wrote the regression into the cluster's story."""
+    owner_email = cluster.owner.email if cluster.owner_id and cluster.owner.email else ""
+    return _volume_alert_create(
+        cluster=cluster,
+        message=f"Fix {verdict} on #{cluster.pk} {cluster.title}",
+        payload={"alert": "regression", "verdict": verdict, "detail": reason or f"The fix's verdict is {verdict}."},
+        deliveries={"event": "sent"},
+        kind=AlertKind.REGRESSION,
+        recipients=[owner_email] if owner_email else None,
+    )
+
+
 def _volume_alert_create(
-    *, cluster: BugCluster, message: str, payload: dict, deliveries=None, kind: str = AlertKind.THRESHOLD
+    *,
+    cluster: BugCluster,
+    message: str,
+    payload: dict,
+    deliveries=None,
+    kind: str = AlertKind.THRESHOLD,
+    recipients: list[str] | None = None,
 ) -> Alert:
     """Write a product-lead alert about a cluster's volume (threshold or spike) and send it after commit."""
     now = timezone.now()
@@ -271,7 +291,7 @@ def _volume_alert_create(
             policy=policy_match(cluster=cluster),
             kind=kind,
             message=message[:300],
-            recipients=product_lead_emails(),
+            recipients=recipients or product_lead_emails(),
             payload={
                 "cluster": {"id": cluster.pk, "title": cluster.title, "priority": cluster.priority},
                 **payload,

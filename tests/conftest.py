@@ -89,6 +89,9 @@ def _seed_data_after_flush(request):
 
     if not apps.get_model("tickets", "TicketType").objects.exists():
         importlib.import_module("tickets.migrations.0002_seed_ticket_types_and_roles").seed(apps, None)
+        importlib.import_module("tickets.migrations.0008_seed_feedback_evidence_and_queues").seed(apps, None)
+    if not apps.get_model("triage", "HandoffTrigger").objects.exists():
+        importlib.import_module("triage.migrations.0002_seed_handoff_triggers").seed(apps, None)
 
 
 def _user_in(role: str, **kwargs):

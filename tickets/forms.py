@@ -37,6 +37,7 @@ from tickets.models import (
     Role,
     TicketType,
 )
+from tickets.roles import filing_kinds_for
 
 EVIDENCE_PREFIX = "ev-"
 DATETIME_INPUT = "%Y-%m-%dT%H:%M"
@@ -134,6 +135,8 @@ class ReportForm(forms.Form):
         self.evidence: dict = {}
         self.same_bug: BugCluster | None = None
         super().__init__(*args, **kwargs)
+        self.allowed_kinds = filing_kinds_for(user) if user is not None else tuple(FeedbackKind.values)
+        self.fields["feedback_kind"].choices = [c for c in FeedbackKind.choices if c[0] in self.allowed_kinds]
         self.kind = self._chosen_kind()
         self.ticket_type_obj = self._chosen_type()
         self.evidence_fields = list(self.ticket_type_obj.fields.all()) if self.ticket_type_obj else []
@@ -164,11 +167,13 @@ class ReportForm(forms.Form):
     def _chosen_kind(self) -> str:
         """The kind picked first wins; a link that names only a type (?type=...) implies its kind."""
         kind = self._raw("feedback_kind")
-        if kind in FeedbackKind.values:
+        if kind in self.allowed_kinds:
             return kind
         key = self._raw("ticket_type")
         by_type = next((t.feedback_kind for t in self.types if t.key == key), None)
-        return by_type or FeedbackKind.BUG_REPORT
+        if by_type in self.allowed_kinds:
+            return by_type
+        return FeedbackKind.BUG_REPORT if FeedbackKind.BUG_REPORT in self.allowed_kinds else self.allowed_kinds[0]
 
     @property
     def types_for_kind(self) -> list[TicketType]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.apps import apps as global_apps
 from django.db.models import Q
 
-from tickets.models.choices import Role
+from tickets.models.choices import FeedbackKind, Role
 
 _VIEW_ALL = [
     "tickets.view_ticket",
@@ -27,6 +27,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "tickets.add_ticket",
         "tickets.add_attachment",
         "tickets.answer_question",
+        "tickets.file_any_feedback",
     ],
     Role.PRODUCT_LEAD: _VIEW_ALL
     + [
@@ -38,11 +39,23 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "tickets.correct_clusters",
         "tickets.add_clusterevent",
         "tickets.answer_question",
+        "tickets.file_any_feedback",
     ],
-    Role.CUSTOMER_SUCCESS: _VIEW_ALL + ["tickets.change_customer", "tickets.add_customer"],
+    Role.CUSTOMER_SUCCESS: _VIEW_ALL
+    + ["tickets.change_customer", "tickets.add_customer", "tickets.add_ticket", "tickets.add_attachment"],
     Role.ADMIN: ["*"],
 }
 
+# Who may file which kinds: people with `tickets.file_any_feedback` (agents, product leads, admins) file every
+# kind; others allowed to file (customer success) file at-risk signals and praise.
+LIMITED_FILING_KINDS = (FeedbackKind.AT_RISK_SIGNAL, FeedbackKind.PRAISE)
+
+
+def filing_kinds_for(user) -> tuple[str, ...]:
+    """The feedback kinds `user` may file (no query once the user's permissions are loaded)."""
+    if user.has_perm("tickets.file_any_feedback"):
+        return tuple(FeedbackKind.values)
+    return LIMITED_FILING_KINDS
 
 
 def role_permissions(role: str) -> list[str]:

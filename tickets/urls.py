@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from tickets.views import clusters, corrections, filing, reports, triage
+from tickets.views import clusters, corrections, feedback, filing, reports, requests, triage
 
 app_name = "tickets"
 
@@ -25,4 +25,14 @@ urlpatterns = [
     path("clusters/<int:pk>/corrections/", corrections.cluster_corrections, name="cluster_corrections"),
     path("tickets/<int:pk>/move/", corrections.ticket_move_view, name="ticket_move"),
     path("corrections/<int:pk>/undo/", corrections.correction_undo_view, name="correction_undo"),
+    path("feedback/", feedback.queue_index, name="feedback_queues"),
+    path("feedback/tickets/<int:pk>/", feedback.item_detail, name="feedback_item"),
+    path("feedback/tickets/<int:pk>/acknowledge/", feedback.item_acknowledge, name="feedback_acknowledge"),
+    path("feedback/tickets/<int:pk>/respond/", feedback.item_respond, name="feedback_respond"),
+    path("feedback/tickets/<int:pk>/close/", feedback.item_close, name="feedback_close"),
+    path("feedback/<slug:kind>/", feedback.queue_detail, name="feedback_queue"),
+    path("feature-requests/", requests.request_list, name="feature_requests"),
+    path("feature-requests/<int:pk>/", requests.request_detail, name="feature_request"),
+    path("feature-requests/<int:pk>/decide/", requests.request_decide, name="feature_request_decide"),
+    path("feature-requests/<int:pk>/export.md", requests.request_export, name="feature_request_export"),
 ]

@@ -12,9 +12,11 @@ from metrics import api as metrics_api
 from slas.api import views as slas_api
 from tickets.api import clusters as tickets_clusters_api
 from tickets.api import corrections as tickets_corrections_api
+from tickets.api import feature_requests as tickets_feature_requests_api
 from tickets.api import inbound as tickets_inbound_api
 from tickets.api import views as tickets_api
 from triage import views as triage_views
+from triage.accounts import api as accounts_api
 
 router = DefaultRouter()
 # Each app registers its viewsets here, e.g.:
@@ -32,6 +34,8 @@ router.register("customers", tickets_api.CustomerViewSet, basename="customer")
 router.register("clusters", tickets_clusters_api.ClusterViewSet, basename="cluster")
 router.register("corrections", tickets_corrections_api.CorrectionViewSet, basename="correction")
 router.register("patterns", tickets_clusters_api.PatternViewSet, basename="pattern")
+router.register("accounts/at-risk", accounts_api.AtRiskAccountViewSet, basename="at-risk-account")
+router.register("feature-requests", tickets_feature_requests_api.FeatureRequestViewSet, basename="feature-request")
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -6,8 +6,20 @@ class TriageConfig(AppConfig):
     name = "triage"
     verbose_name = "Triage"
 
+    # Customer success works its accounts and handoffs; product leads read them.
+    @property
+    def role_permissions(self) -> dict[str, list[str]]:
+        return ACCOUNT_PERMISSIONS
+
     def ready(self) -> None:
         checks.register(embedded_defaults_check)
+
+
+_READ_ACCOUNTS = ["triage.view_accounthealth", "triage.view_handoff", "triage.view_handofftrigger"]
+ACCOUNT_PERMISSIONS = {
+    "customer_success": _READ_ACCOUNTS + ["triage.change_handoff"],
+    "product_lead": _READ_ACCOUNTS,
+}
 
 
 def embedded_defaults_check(app_configs=None, **kwargs):

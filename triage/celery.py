@@ -40,6 +40,8 @@ app.conf.beat_schedule = {
     # flag clusters spiking above their own baseline.
     "clusters-thresholds-sweep": every(5 * 60, "tickets.cluster_thresholds_sweep", expires=4 * 60),
     "clusters-spike-detect": every(15 * 60, "tickets.clusters_spike_detect", expires=10 * 60),
+    # Customer success: assess accounts, raise at-risk handoffs once per window, resend alerts left unsent.
+    "accounts-assess": every(15 * 60, "triage.accounts_assess", expires=10 * 60),
 }
 
 

@@ -17,6 +17,7 @@ urlpatterns = [
     path("", include("tickets.urls")),
     path("slas/", include("slas.urls")),
     path("metrics/", include("metrics.urls")),
+    path("accounts/", include("triage.accounts.urls")),
 ]
 
 if settings.USING_EMBEDDED_DATABASE or settings.DEBUG:

@@ -17,6 +17,7 @@ from metrics import impact
 from metrics.impact import WINDOW_DAYS, Verdict
 from metrics.models import FixImpact
 from metrics.selectors import daily_volumes, fixed_cluster_volumes
+from metrics.services.regressions import fix_regressions_flag
 from metrics.services.rollup import local_day, rollup_ensure, rollup_rebuild
 from metrics.success import success_window
 from tickets.clusters.services import cluster_set_status
@@ -41,6 +42,7 @@ def fix_impact_register(*, cluster: BugCluster, deployed_at: datetime) -> FixImp
             impact_row.deploy_day = local_day(deployed_at)
             impact_row.verdict, impact_row.provisional_verdict = Verdict.PENDING, ""
             impact_row.is_final, impact_row.computed_through = False, None
+            impact_row.regression_flagged_at = None  # a new deploy is a new fix: it may regress again
             impact_row.save()
     return impact_row
 
@@ -74,6 +76,7 @@ def fix_impacts_catch_up(*, limit: int = 100) -> int:
         _load_and_measure(rows, last_complete_day(now), now, reconcile=True)
         for row in rows:
             FixImpact.objects.filter(pk=row.pk).update(updated_at=now, **{name: getattr(row, name) for name in _FIELDS})
+        fix_regressions_flag(rows=rows, now=now)
     return len(rows)
 
 
@@ -183,7 +186,7 @@ def windows_span(rows: list[FixImpact], through: date) -> tuple[date, date]:
 _FIELDS = [
     f.name
     for f in FixImpact._meta.concrete_fields
-    if f.name not in ("id", "cluster", "deployed_at", "deploy_day", "created_at", "updated_at")
+    if f.name not in ("id", "cluster", "deployed_at", "deploy_day", "created_at", "updated_at", "regression_flagged_at")
 ]
 
 
@@ -199,6 +202,7 @@ def fix_impact_recompute(*, cluster: BugCluster, now: datetime | None = None) ->
             row = fix_impact_register(cluster=cluster, deployed_at=deployed_at)
         _load_and_measure([row], last_complete_day(now), now, reconcile=True)
         row.save()
+        fix_regressions_flag(rows=[row], now=now)
     return row
 
 
@@ -254,6 +258,7 @@ def fix_impacts_recompute_due(*, now: datetime | None = None, batch_size: int = 
             for row in rows:  # one plain UPDATE each: bulk_update's CASE WHEN over 25 columns is far slower
                 fields = {name: getattr(row, name) for name in _FIELDS}
                 FixImpact.objects.filter(pk=row.pk).update(updated_at=now, **fields)
+            fix_regressions_flag(rows=rows, now=now)
         done += len(rows)
 
 

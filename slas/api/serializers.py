@@ -47,11 +47,11 @@ class SlaPolicySerializer(serializers.ModelSerializer):
     class Meta:
         model = SlaPolicy
         fields = [
-            "id", "name", "description", "position", "is_active", "priorities", "cluster_kinds", "feedback_kinds",
-            "ticket_types", "min_segment", "min_plan_tier", "min_mrr_at_stake", "ack_minutes", "update_minutes",
-            "resolution_minutes", "warning_percent", "calendar", "escalation_1_minutes", "escalation_2_minutes",
-            "escalation_3_minutes", "head_of_product", "notify_email", "chat_webhook_url", "webhook_url",
-            "webhook_secret", "label_on_breach", "created_at", "updated_at",
+            "id", "name", "description", "position", "is_active", "no_clocks", "priorities", "cluster_kinds",
+            "feedback_kinds", "ticket_types", "min_segment", "min_plan_tier", "min_mrr_at_stake", "ack_minutes",
+            "update_minutes", "resolution_minutes", "warning_percent", "calendar", "escalation_1_minutes",
+            "escalation_2_minutes", "escalation_3_minutes", "head_of_product", "notify_email", "chat_webhook_url",
+            "webhook_url", "webhook_secret", "label_on_breach", "created_at", "updated_at",
         ]  # fmt: skip
         extra_kwargs = {"webhook_secret": {"write_only": True}}
 
@@ -60,7 +60,15 @@ class SlaPolicySerializer(serializers.ModelSerializer):
             name: attrs.get(name, getattr(self.instance, name, None))
             for name in ("ack_minutes", "update_minutes", "resolution_minutes")
         }
-        if not any(merged.values()):
+        no_clocks = attrs.get("no_clocks", getattr(self.instance, "no_clocks", False))
+        if no_clocks and any(merged.values()):
+            raise serializers.ValidationError(
+                {
+                    "no_clocks": "A policy with no clocks sets no targets; clear ack_minutes, update_minutes and "
+                    "resolution_minutes."
+                }
+            )
+        if not any(merged.values()) and not no_clocks:
             raise serializers.ValidationError(
                 {"ack_minutes": "Set at least one target (ack_minutes, update_minutes or resolution_minutes)."}
             )

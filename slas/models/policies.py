@@ -59,6 +59,11 @@ class SlaPolicy(models.Model):
         help_text="Sum of the affected accounts' MRR must exceed this.",
     )
 
+    no_clocks = models.BooleanField(
+        "no clocks",
+        default=False,
+        help_text="Exempt what the conditions match from every clock (praise, competitive intel); no targets.",
+    )
     ack_minutes = models.PositiveIntegerField("acknowledge within (min)", null=True, blank=True)
     update_minutes = models.PositiveIntegerField("update at least every (min)", null=True, blank=True)
     resolution_minutes = models.PositiveIntegerField("resolve within (min)", null=True, blank=True)
@@ -118,8 +123,29 @@ class SlaPolicy(models.Model):
         _validate_list(self.feedback_kinds, FeedbackKind.values, "feedback_kinds")
         if self.warning_percent is not None and self.warning_percent > 99:
             raise ValidationError({"warning_percent": "Use 1-99 (percent of the window), or 0 for no warning."})
-        if not (self.ack_minutes or self.update_minutes or self.resolution_minutes):
+        has_target = bool(self.ack_minutes or self.update_minutes or self.resolution_minutes)
+        if self.no_clocks and has_target:
+            raise ValidationError(
+                {"no_clocks": "A policy with no clocks sets no targets: clear acknowledgment, update and resolution."}
+            )
+        if self.no_clocks and not self.has_conditions:
+            raise ValidationError(
+                {"no_clocks": "Give conditions: without any, a policy with no clocks would stop every clock."}
+            )
+        if not has_target and not self.no_clocks:
             raise ValidationError({"ack_minutes": "Set at least one target (acknowledgment, update or resolution)."})
+
+    @property
+    def has_conditions(self) -> bool:
+        return bool(
+            self.priorities
+            or self.cluster_kinds
+            or self.feedback_kinds
+            or self.min_segment
+            or self.min_plan_tier
+            or self.min_mrr_at_stake is not None
+            or (self.pk and self.ticket_types.exists())
+        )
 
     def target_seconds(self, target: str) -> float | None:
         minutes = {

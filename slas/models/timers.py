@@ -60,10 +60,12 @@ class AlertKind(models.TextChoices):
     ESCALATION = "escalation", "Escalation"
     THRESHOLD = "threshold", "Ticket threshold reached"
     SPIKE = "spike", "Volume spike"
+    REGRESSION = "regression", "Fix regressed"
 
 
-# Alerts about a cluster's ticket volume (not a service level): product leads, no SLA signal.
-VOLUME_ALERT_KINDS = (AlertKind.THRESHOLD, AlertKind.SPIKE)
+# Alerts about a cluster itself (its ticket volume, its fix), not a service level: no SLA signal,
+# and the webhook event is cluster.<kind>.
+VOLUME_ALERT_KINDS = (AlertKind.THRESHOLD, AlertKind.SPIKE, AlertKind.REGRESSION)
 
 STAGE_KIND = {
     Stage.WARNING: AlertKind.WARNING,

@@ -4,15 +4,26 @@
 {% sla_prefetch tickets attr="cluster" %} the same for a list of tickets
 {% sla_badge cluster %}                  compact: policy, time left or breached by
 {% sla_panel cluster %}                  every clock of the cluster and its recent alerts
+{% feedback_ack_target ticket %}         when an owner should acknowledge a ticket in its feedback queue
 """
 
 from __future__ import annotations
 
 from django import template
 from django.utils import timezone
+from django.utils.html import format_html
 
 from slas.business_time import humanize_seconds
-from slas.selectors import ClusterSla, alerts_for_cluster, sla_states
+from slas.selectors import (
+    ClusterSla,
+    alerts_for_cluster,
+    policies_active,
+    sla_states,
+    working_times,
+)
+from slas.selectors import (
+    feedback_ack_target as ack_target_of,
+)
 
 register = template.Library()
 STATE_ATTR = "_sla_state"
@@ -58,3 +69,29 @@ def sla_panel(context, cluster, alerts: int = 10) -> dict:
         "now": timezone.now(),
         "request": context.get("request"),
     }
+
+
+@register.simple_tag(takes_context=True)
+def feedback_ack_target(context, ticket) -> str:
+    """"Acknowledge by ...", "overdue by ...", "acknowledged in time" or "no clock", from the SLA policies.
+
+    Policies and calendars are read once per page render, whatever the number of rows."""
+    cache = context.render_context
+    if "_feedback_sla" not in cache:
+        cache["_feedback_sla"] = (policies_active(), working_times())
+    policies, times = cache["_feedback_sla"]
+    target = ack_target_of(ticket=ticket, policies=policies, times=times)
+    name = target.policy.name if target.policy else "no policy"
+    if not target.has_clock:
+        return format_html('<span class="muted small" title="{}">no clock</span>', name)
+    if target.met_at:
+        on_time = target.met_at <= target.due_at
+        css, words = ("sla-ok", "acknowledged in time") if on_time else ("sla-warning", "acknowledged late")
+        return format_html('<span class="badge {}" title="{}">{}</span>', css, name, words)
+    left = (target.due_at - timezone.now()).total_seconds()
+    if left < 0:
+        return format_html(
+            '<span class="badge sla-breached" title="{}">overdue by {}</span>', name, humanize_seconds(-left)
+        )
+    due = timezone.localtime(target.due_at).strftime("%-d %b %H:%M")
+    return format_html('<span class="badge sla-ok" title="{}">by {}</span>', name, due)

@@ -23,6 +23,8 @@ def test_a_feature_request_can_be_filed_with_the_keyboard_only(page, login, agen
     tab_to(page, "#id_feedback_kind_0")
     page.keyboard.press("ArrowRight")  # radio group: moves to and checks "Feature request"
     expect(page.locator("#field-ev-customer_words")).to_be_visible()
+    tab_to(page, "#id_ev-use_case")
+    page.keyboard.type("Hand the auditors a year of invoices in one file.")
     for name, letter in (("customer_segment", "e"), ("need_frequency", "d"), ("workaround_difficulty", "c")):
         tab_to(page, f"#id_ev-{name}")
         page.keyboard.type(letter)
@@ -45,6 +47,7 @@ def test_a_feature_request_can_be_filed_with_the_keyboard_only(page, login, agen
         "workaround_difficulty": "complex",
         "revenue_impact": "blocker",
         "customer_words": "We need to export every invoice at once for our auditors.",
+        "use_case": "Hand the auditors a year of invoices in one file.",
     }
 
 

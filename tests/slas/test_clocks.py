@@ -284,7 +284,7 @@ def test_a_policy_change_applies_to_open_clusters_from_the_change_on(django_capt
     assert sweep_at(MONDAY_10 + timedelta(hours=3))["alerts"] == 1
     assert timer(cluster).next_stage == Stage.ESCALATION_1
     assert timer(cluster).next_fire_at == MONDAY_10 + timedelta(hours=4)
-    assert SlaPolicy.objects.count() == 6
+    assert SlaPolicy.objects.count() == 9  # the 8 seeded (contract and feedback kinds) and this one
 
 
 @pytest.mark.django_db

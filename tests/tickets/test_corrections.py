@@ -364,5 +364,5 @@ def test_pages_keep_a_bounded_number_of_queries(client, product_lead, django_ass
     with django_assert_max_num_queries(8):
         history = client.get(f"/clusters/{cluster.pk}/corrections/", HTTP_HX_REQUEST="true")
     assert history.content.decode().count('<li id="correction-') == 6
-    with django_assert_max_num_queries(23):
+    with django_assert_max_num_queries(24):
         assert client.get(f"/clusters/{cluster.pk}/").status_code == 200

@@ -27,6 +27,7 @@ from tickets.models import (
 from triage.demo import bugs as demo_bugs
 from triage.demo.catalog import DEMO_FIX_EFFECTS, RECURRING_BUGS
 from triage.demo.clusters import IMPORT_REASON
+from triage.demo.customer_success import STORIES
 from triage.demo.seed import UNASSIGNED_HOURS, demo_reset, demo_seed
 from triage.demo.timeline import DAYS, Calendar, Stream, daily_rates
 
@@ -64,7 +65,8 @@ def test_customers_cover_every_segment_with_account_details(demo):
 
 @pytest.mark.django_db
 def test_tickets_span_six_months_over_every_type_and_feedback_kind(demo):
-    assert demo.tickets == Ticket.objects.count() == TICKETS
+    # Plus the tickets that tell four accounts' troubles (triage.demo.customer_success).
+    assert demo.tickets == Ticket.objects.count() == TICKETS + sum(len(s.tickets) for s in STORIES)
     span = Ticket.objects.aggregate(first=Min("reported_at"), last=Max("reported_at"))
     assert span["last"] <= END
     assert END - span["last"] < timedelta(hours=6)
@@ -268,3 +270,39 @@ def test_demo_agent_has_reports_and_an_open_question(demo, client):
     assert "Welcome, Alex Morgan" in page
     latest = mine.order_by("-reported_at").first()
     assert latest.subject.replace("'", "&#x27;").replace('"', "&quot;") in page
+
+
+@pytest.mark.django_db
+def test_customer_success_sees_at_risk_accounts_with_reasons_and_requests_with_revenue(demo):
+    from tickets.feedback.requests import feature_request_list
+    from triage.accounts.models import AccountHealth, Handoff
+
+    csm = get_user_model().objects.get(username="csm")
+    at_risk = AccountHealth.objects.filter(at_risk=True, customer__csm_owner=csm)
+    assert at_risk.count() >= 3
+    triggers = {s["trigger"] for health in at_risk for s in health.signals}
+    assert {"churn_language", "executive_complaint", "champion_departure", "repeated_escalations"} <= triggers
+    assert all(s["evidence"] for health in at_risk for s in health.signals)
+    assert Handoff.objects.filter(kind="at_risk", csm=csm).count() == at_risk.count()
+    assert Handoff.objects.filter(kind="expansion").exists()
+    requests = list(feature_request_list().order_by("-revenue"))
+    assert requests[0].revenue > requests[-1].revenue and requests[0].customers > 5
+    assert all(r.revenue > 0 for r in requests if r.customers)  # each request someone asked for has revenue
+    assert [r.revenue for r in requests] == sorted((r.revenue for r in requests), reverse=True)
+    assert requests[0].decision or any(r.decision == "planned" for r in requests)
+
+
+@pytest.mark.django_db
+def test_every_feedback_kind_carries_its_own_evidence(demo):
+    expected = {
+        "ux_feedback": "stuck_at",
+        "documentation_gap": "missing",
+        "at_risk_signal": "customer_words",
+        "praise": "may_we_use_it",
+        "competitive_intel": "competitor",
+        "feature_request": "use_case",
+    }
+    for kind, key in expected.items():
+        tickets = Ticket.objects.filter(feedback_kind=kind)
+        assert tickets.exists() and not tickets.filter(ticket_type=None).exists(), kind
+        assert all(key in t.evidence for t in tickets.only("evidence")), kind

@@ -101,4 +101,4 @@ class ClusterEventAdmin(admin.ModelAdmin):
     raw_id_fields = ("cluster", "ticket", "actor")
 
 
-from tickets.admin import integrations  # noqa: E402,F401  (registers the integrations' admin)
+from tickets.admin import feedback, integrations  # noqa: E402,F401  (registers their admin)

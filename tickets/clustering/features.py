@@ -33,6 +33,7 @@ MAX_TEXT = 20_000  # characters of description read
 # Evidence that is free text: read as words (description field).
 TEXT_EVIDENCE_KEYS = frozenset(
     {"error_message", "steps_to_reproduce", "expected_behavior", "actual_behavior", "customer_words", "page_action"}
+    | {"use_case", "customer_tried", "stuck_at", "missing", "quote", "context", "doc_or_search", "page_or_flow"}
 )
 # Evidence that says nothing about which bug it is.
 IGNORED_EVIDENCE_KEYS = frozenset(
@@ -50,6 +51,13 @@ IGNORED_EVIDENCE_KEYS = frozenset(
         "need_frequency",
         "workaround_difficulty",
         "frequency",
+        # Who is asking and how they feel, not what the problem is (feedback kinds' evidence).
+        "csat",
+        "churn_risk",
+        "expansion_blocker",
+        "may_we_use_it",
+        "deal_stage",
+        "risk_indicator",
     }
 )
 EVIDENCE_LABELS = {

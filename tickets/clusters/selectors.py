@@ -12,6 +12,7 @@ from tickets.models import (
     OPEN_CLUSTER_STATUSES,
     BugCluster,
     ClusterEvent,
+    ClusterKind,
     Ticket,
 )
 
@@ -21,13 +22,15 @@ def cluster_list_open() -> QuerySet[BugCluster]:
 
 
 def home_summary(*, user) -> dict[str, Any]:
-    """Figures for the signed-in home page: the user's recent reports and the busiest open clusters."""
-    top_clusters = cluster_list_open().order_by("-ticket_count", "-last_reported_at")[:8]
+    """Figures for the signed-in home page: the user's recent reports and the busiest open bug clusters
+    (bugs only: feature requests and other feedback have their own pages)."""
+    open_bugs = cluster_list_open().filter(kind=ClusterKind.BUG)
+    top_clusters = open_bugs.order_by("-ticket_count", "-last_reported_at")[:8]
     my_tickets = Ticket.objects.filter(agent=user).select_related("cluster", "ticket_type").order_by("-reported_at")[:8]
     return {
         "top_clusters": list(top_clusters),
         "my_tickets": list(my_tickets),
-        "open_cluster_count": cluster_list_open().count(),
+        "open_cluster_count": open_bugs.count(),
         "tickets_last_7_days": Ticket.objects.filter(reported_at__gte=timezone.now() - timedelta(days=7)).count(),
     }
 

@@ -63,6 +63,7 @@ def ticket_list_for_agent(*, agent, show: str = "all", query: str = "") -> Query
         tickets = tickets.filter(Q(subject__icontains=query.strip()) | Q(external_id__iexact=query.strip()))
     return (
         tickets.select_related("cluster", "cluster__owner", "ticket_type", "customer")
+        .select_related("feedback", "feedback__responded_by")
         .prefetch_related(responses)
         .order_by("-reported_at", "-id")
     )
@@ -93,3 +94,30 @@ def ticket_type_list_active() -> list[TicketType]:
 def ticket_list() -> QuerySet[Ticket]:
     """Tickets with what their list rows show; filter with tickets.filters.TicketFilterSet."""
     return Ticket.objects.select_related("ticket_type", "customer")
+
+
+def questions_waiting_for(*, agent, limit: int = 10) -> list[BugCluster]:
+    """Clusters holding the agent's tickets on which product waits for support's answer (needs info), oldest
+    question first, each with `question` (product's latest question, or None) and `agent_ticket` (theirs)."""
+    clusters = list(
+        BugCluster.objects.filter(status=ClusterStatus.NEEDS_INFO, tickets__agent=agent)
+        .distinct()
+        .select_related("owner")
+        .order_by("status_changed_at", "id")[:limit]
+    )
+    questions: dict[int, ClusterEvent] = {}
+    for event in (
+        ClusterEvent.objects.filter(cluster__in=clusters, kind=ClusterEvent.Kind.QUESTION)
+        .select_related("actor")
+        .order_by("cluster_id", "-created_at", "-id")
+    ):
+        questions.setdefault(event.cluster_id, event)
+    theirs = dict(
+        Ticket.objects.filter(cluster__in=clusters, agent=agent)
+        .order_by("cluster_id", "-reported_at")
+        .values_list("cluster_id", "pk")
+    )
+    for cluster in clusters:
+        cluster.question = questions.get(cluster.pk)
+        cluster.agent_ticket_id = theirs.get(cluster.pk)
+    return clusters

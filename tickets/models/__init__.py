@@ -1,4 +1,4 @@
-"""Intake models: customers, ticket types and their evidence fields, tickets, bug clusters."""
+"""Intake models: customers, ticket types and their evidence fields, tickets, bug clusters, feedback routing."""
 
 from tickets.models.choices import (
     ASSIGNABLE_CLUSTER_STATUSES,
@@ -20,6 +20,14 @@ from tickets.models.choices import (
 from tickets.models.clusters import BugCluster, ClusterCorrection, ClusterEvent
 from tickets.models.customers import Customer
 from tickets.models.embeddings import ClusterEmbedding, TicketEmbedding
+from tickets.models.feedback import (
+    FeatureDecision,
+    FeatureRequestDecision,
+    FeedbackItem,
+    FeedbackOutcome,
+    FeedbackQueue,
+    FeedbackStatus,
+)
 from tickets.models.index import ClusterProfile, ClusterTerm, TermStat
 from tickets.models.integrations import (
     ApiKey,
@@ -35,6 +43,12 @@ from tickets.models.tickets import Attachment, Ticket
 from tickets.models.types import EvidenceField, TicketType
 
 __all__ = [
+    "FeatureDecision",
+    "FeatureRequestDecision",
+    "FeedbackItem",
+    "FeedbackOutcome",
+    "FeedbackQueue",
+    "FeedbackStatus",
     "OutboxMessage",
     "cluster_kind_for",
     "ASSIGNABLE_CLUSTER_STATUSES",

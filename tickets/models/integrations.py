@@ -71,6 +71,8 @@ class WebhookEvent(models.TextChoices):
     CLUSTER_STATUS_CHANGED = "cluster.status_changed", "Cluster status changed (any status)"
     SLA_WARNING = "sla.warning", "SLA warning"
     SLA_BREACH = "sla.breach", "SLA breach"
+    CLUSTER_REGRESSED = "cluster.regressed", "Fix regressed (reopen the customers' tickets)"
+    FEATURE_REQUEST_DECIDED = "feature_request.decided", "Feature request decided"
 
 
 class WebhookSubscription(models.Model):

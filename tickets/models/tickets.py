@@ -66,6 +66,7 @@ class Ticket(models.Model):
 
     class Meta:
         ordering = ["-reported_at", "-id"]
+        permissions = [("file_any_feedback", "Can file every kind of feedback (others: at-risk signals and praise)")]
         constraints = [
             models.UniqueConstraint(fields=["source", "external_id"], name="ticket_unique_source_external_id")
         ]

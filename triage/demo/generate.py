@@ -16,6 +16,7 @@ from typing import Any
 
 from triage.demo import feedback as fb
 from triage.demo.bugs import RecurringBug
+from triage.demo.feedback_evidence import FeedbackEvidence
 from triage.demo.timeline import Stream
 from triage.demo.vocab import AREAS, COMPETITORS, ENVIRONMENT_WEIGHTS, ENVIRONMENTS, PLAN_PRICE, ClientEnv
 from triage.demo.wording import compile_all, compose_description, style_subject
@@ -84,6 +85,7 @@ class TicketMaker:
         self.sources = Picker(SOURCES, [s[2] for s in SOURCES])
         self.sequence = 0
         self._compiled: dict[int, list] = {}
+        self.feedback_evidence = FeedbackEvidence(seed=len(customers))
 
     # --- helpers -------------------------------------------------------------
     def _templates(self, texts):
@@ -292,11 +294,14 @@ class TicketMaker:
             subject = self._render(theme.subjects, values)
             words = self._render(theme.words, values)
             description = compose_description(rng, body=f'{rng.choice(("Customer", "Their admin", "CTO"))}: "{words}"')
-            evidence = self._feature_evidence(customer, words)
+            evidence = self.feedback_evidence.feature_extras(self._feature_evidence(customer, words), values)
         else:
             subjects, bodies = fb.OTHER_FEEDBACK[stream.family]
             subject = self._render(subjects, values)
-            description = compose_description(rng, body=self._render(bodies, values))
+            body = self._render(bodies, values)
+            description = compose_description(rng, body=body)
+            type_key = stream.family if stream.family in self.type_ids else None
+            evidence = self.feedback_evidence.for_kind(stream.family, body=body, values=values) if type_key else {}
         source, prefix, _ = self.sources(rng)
         return {
             "source": source,

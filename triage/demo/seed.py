@@ -41,6 +41,7 @@ from tickets.outbox import outbox_put_many
 from triage.demo import feedback as fb
 from triage.demo.catalog import RECURRING_BUGS, STEADY_BUGS
 from triage.demo.clusters import ClusterStory, demo_cluster_assignment, demo_counters_refresh
+from triage.demo.customer_success import demo_customer_success
 from triage.demo.generate import DemoCustomer, TicketMaker
 from triage.demo.timeline import DAYS, Calendar, Stream, daily_rates, draw_counts, sample_time
 from triage.demo.vocab import (
@@ -238,6 +239,7 @@ def demo_seed(
             progress=progress,
         )
         story.tell(RECURRING_BUGS, clusters, users["agent"])
+        written += demo_customer_success(users=users, end=calendar.end)["told"]
         demo_counters_refresh()
         _announce([cluster.pk for cluster in clusters.values()])
     return DemoResult(written, len(customers), len(clusters), len(users), time.monotonic() - started)

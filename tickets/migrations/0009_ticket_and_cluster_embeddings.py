@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tickets', '0006_outbox'),
+        ('tickets', '0008_seed_feedback_evidence_and_queues'),
     ]
 
     operations = [

@@ -1,0 +1,1 @@
+"""Customer accounts for customer success: risk signals with evidence, at-risk alerts and handoffs."""
