@@ -17,7 +17,7 @@ class TicketsConfig(AppConfig):
         return ROLE_PERMISSIONS
 
     def ready(self) -> None:
-        from tickets.clustering.checks import embedding_model_check
+        from tickets.clustering.checks import embedding_model_check  # needs the models: only once apps are ready
 
         post_migrate.connect(_sync_roles_after_last_app, dispatch_uid="tickets.roles_sync")
         checks.register(embedding_model_check)

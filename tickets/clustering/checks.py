@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core import checks
+
+from tickets.clustering.embeddings import encoder_status
 
 HINT = (
     "Set CLUSTERING_EMBEDDING_MODEL to a directory holding model.onnx and tokenizer.json (e.g. all-MiniLM-L6-v2), "
@@ -13,10 +16,6 @@ HINT = (
 
 def embedding_model_check(app_configs=None, **kwargs):
     """Info when no model is configured, a Warning when the configured one cannot be loaded; never an error."""
-    from django.conf import settings
-
-    from tickets.clustering.embeddings import encoder_status
-
     if not (settings.CLUSTERING_EMBEDDING_MODEL or "").strip():
         return [
             checks.Info(
