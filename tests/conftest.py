@@ -50,6 +50,30 @@ def _service_gates(request):
         _unavailable(f"needs Redis at {REDIS_URL}")
     if request.node.get_closest_marker("browser") and not shutil.which(CHROMIUM):
         _unavailable(f"needs Chromium at {CHROMIUM} (apt-get install -y chromium)")
+    if request.node.get_closest_marker("embedding_model"):
+        request.getfixturevalue("embedding_model")
+
+
+@pytest.fixture
+def embedding_model(settings):
+    """The sentence-embedding model switched on for one test (and off again after it)."""
+    from tickets.clustering.embeddings import encoder_reset, encoder_status
+    from tickets.clustering.vectors import open_clusters_reset
+
+    if not settings.TEST_EMBEDDING_MODEL:
+        _unavailable(
+            "needs the sentence-embedding model: set CLUSTERING_EMBEDDING_MODEL=../shared/models/all-MiniLM-L6-v2"
+        )
+    settings.CLUSTERING_EMBEDDING_MODEL = settings.TEST_EMBEDDING_MODEL
+    encoder_reset()
+    open_clusters_reset()
+    found, reason = encoder_status()
+    if found is None:
+        _unavailable(reason)
+    yield found
+    settings.CLUSTERING_EMBEDDING_MODEL = ""
+    encoder_reset()
+    open_clusters_reset()
 
 
 @pytest.fixture(autouse=True)

@@ -12,6 +12,11 @@ os.environ.setdefault("TRIAGE_VAR_DIR", os.path.join(tempfile.gettempdir(), f"tr
 
 from triage.settings import *  # noqa: E402,F403
 
+# Tests rank by words only, like a deployment without a model; the tests marked `embedding_model` switch
+# the model in CLUSTERING_EMBEDDING_MODEL on (CI sets it to the shared all-MiniLM-L6-v2 directory).
+TEST_EMBEDDING_MODEL = CLUSTERING_EMBEDDING_MODEL  # noqa: F405
+CLUSTERING_EMBEDDING_MODEL = ""
+
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}  # noqa: F405

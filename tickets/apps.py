@@ -1,4 +1,5 @@
 from django.apps import AppConfig, apps
+from django.core import checks
 from django.db.models.signals import post_migrate
 
 
@@ -16,7 +17,10 @@ class TicketsConfig(AppConfig):
         return ROLE_PERMISSIONS
 
     def ready(self) -> None:
+        from tickets.clustering.checks import embedding_model_check  # needs the models: only once apps are ready
+
         post_migrate.connect(_sync_roles_after_last_app, dispatch_uid="tickets.roles_sync")
+        checks.register(embedding_model_check)
 
 
 def _sync_roles_after_last_app(sender, **kwargs) -> None:

@@ -248,6 +248,17 @@ CLUSTER_SPIKE_K = env_float("CLUSTER_SPIKE_K", 3.0, minimum=0.0)
 CLUSTER_SPIKE_MIN_RATIO = env_float("CLUSTER_SPIKE_MIN_RATIO", 2.0, minimum=1.0)
 CLUSTER_SPIKE_MIN_VOLUME_FACTOR = env_float("CLUSTER_SPIKE_MIN_VOLUME_FACTOR", 1.0, minimum=0.0)
 
+# Sentence embeddings for the clustering engine (docs/clustering.md): a model directory (model.onnx and
+# tokenizer.json; relative to this project) or a model name fetched once into CLUSTERING_EMBEDDING_CACHE.
+# Empty: tickets are compared by their words only (a system check says so at start-up).
+CLUSTERING_EMBEDDING_MODEL = env_str("CLUSTERING_EMBEDDING_MODEL") or ""
+CLUSTERING_EMBEDDING_CACHE = Path(env_str("CLUSTERING_EMBEDDING_CACHE") or VAR_DIR / "models")
+CLUSTERING_EMBEDDING_MAX_TOKENS = env_int("CLUSTERING_EMBEDDING_MAX_TOKENS", 128, minimum=8)
+CLUSTERING_EMBEDDING_THREADS = env_int("CLUSTERING_EMBEDDING_THREADS", 1, minimum=0)
+# The Known-bugs panel encodes the typed text in the web request (a few ms, but each web worker loads
+# the model once, ~150 MB); false keeps web workers light and the panel ranks by words.
+CLUSTERING_EMBEDDING_IN_REQUESTS = env_bool("CLUSTERING_EMBEDDING_IN_REQUESTS", True)
+
 # --- Service levels (slas) ---------------------------------------------------
 # The beat sweep's interval is read by triage/celery.py from SLA_SWEEP_SECONDS (default 60).
 SLA_DELIVERY_LEASE_SECONDS = env_int("SLA_DELIVERY_LEASE_SECONDS", 300, minimum=5)

@@ -15,7 +15,7 @@ from datetime import timedelta
 from django.db import OperationalError, transaction
 from django.utils import timezone
 
-from tickets.clustering import index, openings, ranking, storage
+from tickets.clustering import index, openings, ranking, semantic, storage
 from tickets.clustering.features import Features
 from tickets.clustering.openings import openings_claim as claim_openings
 from tickets.clustering.ranking import JOIN_THRESHOLD, Match
@@ -171,7 +171,13 @@ def _assign_waiting(
     queries = [ranking.query_for(features, kind, stats) for _, features, kind in waiting]
     found_all = iter(storage.retrieve([q for q in queries if q is not None]))
     founds = [next(found_all) if q is not None else {} for q in queries]
+    meaning = semantic.Meaning.for_tickets([ticket for ticket, _, _ in waiting])
+    if meaning is not None:  # semantic neighbours are candidates too
+        keys = [ticket.pk if q is not None else None for (ticket, _, _), q in zip(waiting, queries, strict=True)]
+        meaning.candidates(keys, [kind for _, _, kind in waiting], founds)
     candidates = storage.candidates({cluster_id for found in founds for cluster_id in found})
+    if meaning is not None:
+        meaning.load(candidates)
     opened: list[_Opening] = []
     opened_by: dict[int, _Opening] = {}  # id() of an unwritten cluster -> its opening
     results: dict[int, Assignment] = {}
@@ -182,10 +188,13 @@ def _assign_waiting(
             found = dict(found)
             for opening in opened:
                 covered = ranking.covered(query, opening.postings)
+                if covered is None and meaning is not None and meaning.near(ticket.pk, opening.key):
+                    covered = 0.0  # no word in common, but the same meaning
                 if opening.candidate.cluster.kind == kind and covered is not None:
                     found[opening.key] = (covered, 0.0)
                     candidates[opening.key] = opening.candidate
-            matches = ranking.score(query, found, candidates, stats, ticket.reported_at, rank_limit)
+            scorer, only = (meaning.scorer(ticket.pk), meaning.semantic_only) if meaning else (None, False)
+            matches = ranking.score(query, found, candidates, stats, ticket.reported_at, rank_limit, scorer, only)
         best = matches[0] if matches and matches[0].score >= JOIN_THRESHOLD else None
         if best is not None:
             opening = opened_by.get(id(best.cluster))
@@ -200,12 +209,16 @@ def _assign_waiting(
             opened.append(opening)
             opened_by[id(opening.candidate.cluster)] = opening
             candidate = opening.candidate
-            joins.append(Join(ticket, features, ranking.open_match(opening.candidate.cluster, matches)))
+            best = ranking.open_match(opening.candidate.cluster, matches)
+            joins.append(Join(ticket, features, best))
             results[ticket.pk] = Assignment(
                 ticket_id=ticket.pk, cluster=opening.candidate.cluster, created=True, matches=matches
             )
         index.profile_add(candidate, ticket.pk, features)
-    for ticket_id in _write(joins, opened, watermark):
+        if meaning is not None:  # later tickets of the batch see its vector in its cluster
+            opening = opened_by.get(id(best.cluster))
+            meaning.fold(opening.key if opening else best.cluster.pk, ticket.pk)
+    for ticket_id in _write(joins, opened, watermark, meaning):
         # The cluster stopped taking tickets (merged, closed) or the ticket was placed meanwhile.
         results[ticket_id] = ticket_assign(ticket_id=ticket_id, rank_limit=rank_limit)
     return results
@@ -222,7 +235,9 @@ def _opening(key: int, ticket: Ticket, kind: str) -> _Opening:
     return _Opening(key, candidate, text, index.posting_terms(text))
 
 
-def _write(joins: list[Join], openings: list[_Opening], watermark: int) -> list[int]:
+def _write(
+    joins: list[Join], openings: list[_Opening], watermark: int, meaning: semantic.Meaning | None = None
+) -> list[int]:
     """Write a batch in one transaction; returns the tickets that could not be assigned as decided.
 
     On PostgreSQL, a constant number of round trips whatever the batch's size: the new clusters,
@@ -255,6 +270,9 @@ def _write(joins: list[Join], openings: list[_Opening], watermark: int) -> list[
         for join in joins:
             by_cluster.setdefault(join.match.cluster.pk, []).append(join)
             index.profile_add(profiles[join.match.cluster.pk], join.ticket.pk, join.features)
+        if meaning is not None:  # the tickets' vectors, and their clusters' under the same locks
+            members = {cid: (ms[0].match.cluster.kind, [m.ticket.pk for m in ms]) for cid, ms in by_cluster.items()}
+            meaning.write(members, {o.candidate.cluster.pk for o in openings})
         empty = [o.candidate.cluster.pk for o in openings if o.candidate.cluster.pk not in by_cluster]
         if empty:  # every ticket of a cluster the batch opened was assigned meanwhile
             BugCluster.objects.filter(pk__in=empty).delete()
@@ -313,6 +331,7 @@ def _index_placed_ticket(ticket: Ticket) -> Assignment:
         )
         index.profile_add(profile, ticket.pk, features)
         profile.save()
+        semantic.placed_ticket_add(ticket=ticket, cluster=cluster)
         if cluster.status in ASSIGNABLE_CLUSTER_STATUSES:
             storage.postings_add(cluster_id=cluster.pk, kind=cluster.kind, features_list=[features])
         storage.stats_add([features])

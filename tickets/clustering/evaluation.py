@@ -4,19 +4,28 @@ The CSV has the columns of the duplicate-reports datasets: `id, project, group_i
 description, created, product, component` (extra columns are ignored). Reports are replayed in
 arrival order (`created` when every row has one, else `id`), each through `ticket_assign`, the code
 path a filed ticket takes; candidates are only the reports that arrived earlier.
+
+`signal` chooses what the text similarity is made of: "lexical" (words only, as without a model),
+"semantic" (sentence embeddings only: candidates from the open clusters nearest in meaning, text
+similarity from the cosine), or "fused" (both, as the engine runs with a model). Fingerprints,
+evidence and recency count in all three. `CachedEncoder` keeps the vectors of replayed reports on
+disk, so tuning runs encode each report once.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 from django.utils.dateparse import parse_datetime
 
+from tickets.clustering import embeddings, semantic
 from tickets.clustering.assignment import ticket_assign
 from tickets.models import FeedbackKind, Ticket
 
@@ -68,6 +77,64 @@ def reports_read(path: str, project: str | None = None) -> list[Report]:
 
 def _numeric(value: str) -> tuple[int, str]:
     return (int(value), "") if value.isdigit() else (0, value)
+
+
+class CachedEncoder:
+    """An encoder whose vectors are kept in `directory` (one file per text and model), for repeated replays."""
+
+    def __init__(self, inner: embeddings.Encoder, directory: str):
+        from pathlib import Path
+
+        self.inner, self.directory = inner, Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.identity, self.dimension = inner.identity, inner.dimension
+        self.encoded, self.seconds = 0, 0.0
+
+    def _path(self, text: str):
+        key = f"{self.identity}|{self.inner.max_tokens}|{text}".encode()
+        return self.directory / f"{hashlib.sha1(key).hexdigest()}.npy"
+
+    def encode(self, texts: list[str]) -> list[np.ndarray | None]:
+        out: list[np.ndarray | None] = []
+        for text in texts:
+            path = self._path(text)
+            if path.exists():
+                vector = np.load(path)
+                out.append(vector if vector.size else None)
+                continue
+            began = time.perf_counter()
+            vector = self.inner.encode_one(text)
+            self.seconds += time.perf_counter() - began
+            self.encoded += 1
+            np.save(path, vector if vector is not None else np.zeros(0, dtype=np.float32))
+            out.append(vector)
+        return out
+
+    def encode_one(self, text: str) -> np.ndarray | None:
+        return self.encode([text])[0]
+
+
+def replay_with(
+    reports: list[Report],
+    *,
+    signal: str = "fused",
+    cache: str | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> dict:
+    """`replay` with one signal; fused and semantic need a loadable CLUSTERING_EMBEDDING_MODEL."""
+    encoder = None
+    if signal != "lexical":
+        encoder, reason = embeddings.encoder_status()
+        if encoder is None:
+            raise ValueError(f"The {signal} signal needs a model: {reason}")
+        if cache:
+            encoder = CachedEncoder(encoder, cache)
+    with semantic.signal_used(signal, encoder):
+        figures = replay(reports, progress=progress)
+    figures["signal"] = signal
+    if isinstance(encoder, CachedEncoder) and encoder.encoded:
+        figures["encoding_ms_per_ticket"] = round(1000 * encoder.seconds / encoder.encoded, 1)
+    return figures
 
 
 def replay(reports: list[Report], progress: Callable[[int], None] | None = None) -> dict:

@@ -21,6 +21,7 @@ cluster. Both outcomes keep the confidence and the reasons in words on the ticke
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -47,6 +48,15 @@ EVIDENCE_BONUS = 0.06
 EVIDENCE_CAP = 0.12
 TYPE_MISMATCH_PENALTY = 0.1
 OPENED_ALONE = "opened a new cluster: no similar cluster of its kind"
+# The semantic signal (with a sentence-embedding model, see `semantic`), tuned on the replay's dev data:
+# the cosine of the ticket's vector with the cluster's moves the text similarity by MEANING_WEIGHT x its
+# distance from MEANING_CENTRE (up when closer in meaning, down when further). Reports of one product
+# about different bugs reach cosines of 0.6-0.8, so a cosine alone proves little; but a cluster far
+# closer in meaning than every other (at least MEANING_DISTINCT, and MEANING_MARGIN above the runner-up:
+# a ratio test) is the same bug told in other words, and its text similarity is at least MEANING_DISTINCT_TEXT.
+MEANING_CENTRE, MEANING_WEIGHT = 0.75, 0.5
+MEANING_DISTINCT, MEANING_MARGIN, MEANING_RUNNER_UP_FLOOR, MEANING_DISTINCT_TEXT = 0.5, 0.3, 0.2, 0.55
+MEANING_REASON_MIN = 0.5  # cosines from here on are named in the reasons
 RECENT_DAYS, RECENT_BONUS = 14, 0.03
 STALE_DAYS, STALE_PENALTY = 180, 0.05
 
@@ -201,11 +211,19 @@ def score(
     stats: Stats,
     now,
     limit: int,
+    meaning: Callable[[int], float | None] | None = None,
+    semantic_only: bool = False,
 ) -> list[Match]:
-    """Score the retrieved candidates of one ticket against its features; the best `limit`, best first."""
+    """Score the retrieved candidates of one ticket against its features; the best `limit`, best first.
+
+    `meaning` gives the cosine of the ticket's vector with a candidate's (None without one), when the
+    engine has a model; `semantic_only` leaves the words out of the text similarity (replays compare signals).
+    """
     features, idf = query.features, query.idf
     scorer = Scorer(query, stats)
     scored = []
+    cosines = {cluster_id: meaning(cluster_id) for cluster_id in found} if meaning else {}
+    distinct = distinct_in_meaning(cosines)
     for cluster_id, (covered, _) in found.items():
         profile = candidates.get(cluster_id)
         if profile is None or profile.status not in ASSIGNABLE_CLUSTER_STATUSES:
@@ -215,8 +233,16 @@ def score(
         if TITLE_SHARE and features.subject:
             text = max(text, TITLE_SHARE * scorer.title(profile.exemplars))  # the same title in other words is enough
         score, reasons = evidence_score(features, profile, stats)
-        if text >= 0.2:
-            reasons.insert(0, f"text similar {text:.2f}")
+        lexical = text
+        cosine = cosines.get(cluster_id)
+        text = fuse(lexical, cosine, semantic_only=semantic_only)
+        if cluster_id == distinct:
+            text = max(text, MEANING_DISTINCT_TEXT)
+            reasons.insert(0, f"meaning similar {cosine:.2f}, closer than any other cluster")
+        elif cosine is not None and cosine >= MEANING_REASON_MIN:
+            reasons.insert(0, f"meaning similar {cosine:.2f}")
+        if lexical >= 0.2:
+            reasons.insert(0, f"text similar {lexical:.2f}")
         else:
             shared_words = sorted(
                 (t for t in features.terms if any(t in (e.get("t") or {}) for e in profile.exemplars)),
@@ -237,6 +263,24 @@ def score(
         Match(cluster=profile.cluster, score=score, text_similarity=text, reasons=reasons)
         for score, text, _, profile, reasons in scored[:limit]
     ]
+
+
+def fuse(lexical: float, cosine: float | None, *, semantic_only: bool = False) -> float:
+    """The text similarity scoring uses: the words' alone without a vector, else moved by the meaning's."""
+    if cosine is None:
+        return 0.0 if semantic_only else lexical
+    if semantic_only:
+        return max(0.0, min(cosine, 1.0))
+    return max(0.0, min(lexical + MEANING_WEIGHT * (cosine - MEANING_CENTRE), 1.0))
+
+
+def distinct_in_meaning(cosines: dict[int, float | None]) -> int | None:
+    """The candidate far closer in meaning than all others (the ratio test), if there is one."""
+    ranked = sorted(((c, cid) for cid, c in cosines.items() if c is not None), reverse=True)
+    if not ranked or ranked[0][0] < MEANING_DISTINCT:
+        return None
+    runner_up = max(ranked[1][0] if len(ranked) > 1 else 0.0, MEANING_RUNNER_UP_FLOOR)
+    return ranked[0][1] if ranked[0][0] - runner_up >= MEANING_MARGIN else None
 
 
 def code_conflict(features: Features, profile: Candidate) -> bool:

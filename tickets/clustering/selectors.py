@@ -11,6 +11,7 @@ from django.utils import timezone
 from tickets.clustering import ranking, storage
 from tickets.clustering.features import Features, extract, fingerprint_label
 from tickets.clustering.ranking import Match
+from tickets.clustering.semantic import Meaning, ticket_text
 from tickets.models import (
     OPEN_CLUSTER_STATUSES,
     BugCluster,
@@ -29,20 +30,29 @@ def rank(
     exclude_cluster_ids: tuple[int, ...] = (),
     now: datetime | None = None,
     full_clusters: bool = False,
+    meaning: Meaning | None = None,
 ) -> list[Match]:
     """The assignable clusters of `kind` most likely to be the same bug as `features`, best first.
 
     The engine needs a few fields of each cluster; pages that show the clusters ask for
-    `full_clusters` (one more query, for the best `limit` only).
+    `full_clusters` (one more query, for the best `limit` only). `meaning` is the semantic side of the
+    query (its vector under key 0), when the engine has a model.
     """
     stats = storage.stats_read(ranking.terms_for([features]))
     query = ranking.query_for(features, kind, stats)
     if query is None:
         return []
     found = storage.retrieve([query], tuple(exclude_cluster_ids))[0]
+    if meaning is not None:  # semantic neighbours are candidates too
+        meaning.candidates([0], [kind], [found], tuple(exclude_cluster_ids))
     if not found:
         return []
-    matches = ranking.score(query, found, storage.candidates(found), stats, now or timezone.now(), limit)
+    candidates = storage.candidates(found)
+    scorer, only = None, False
+    if meaning is not None:
+        meaning.load(candidates)
+        scorer, only = meaning.scorer(0), meaning.semantic_only
+    matches = ranking.score(query, found, candidates, stats, now or timezone.now(), limit, scorer, only)
     if full_clusters and matches:
         loaded = BugCluster.objects.select_related("owner", "ticket_type").in_bulk([m.cluster.pk for m in matches])
         for match in matches:
@@ -72,7 +82,9 @@ def cluster_suggestions(
     """Rank the clusters a ticket like this would be assigned to, the same way the engine does.
 
     Reads what the agent has typed so far (nothing is saved); the "Known bugs" panel shows the result.
+    With a model, the typed text's meaning counts too: one short text, encoded in this request.
     """
+    meaning = Meaning.for_text(ticket_text(subject=subject, description=description, evidence=evidence))
     features = extract(
         subject=subject,
         description=description,
@@ -83,7 +95,7 @@ def cluster_suggestions(
     # Fixed clusters still collect tickets (they count against the fix) but the panel offers open bugs only.
     matches = [
         m
-        for m in rank(features, kind=kind, limit=limit + 3, full_clusters=True)
+        for m in rank(features, kind=kind, limit=limit + 3, full_clusters=True, meaning=meaning)
         if m.cluster.status in OPEN_CLUSTER_STATUSES
     ]
     matches = matches[:limit]
@@ -116,7 +128,14 @@ def cluster_possible_duplicates(
         undone_at__isnull=True,
     ).values_list("source_cluster_id", "target_cluster_id")
     excluded = {cluster.pk} | {pk for pair in split_apart for pk in pair if pk}
-    matches = rank(features, kind=cluster.kind, limit=limit, exclude_cluster_ids=tuple(excluded), full_clusters=True)
+    matches = rank(
+        features,
+        kind=cluster.kind,
+        limit=limit,
+        exclude_cluster_ids=tuple(excluded),
+        full_clusters=True,
+        meaning=Meaning.for_cluster(cluster.pk),
+    )
     return [
         ClusterSuggestion(cluster=m.cluster, score=m.score, reasons=m.reasons) for m in matches if m.score >= min_score
     ]

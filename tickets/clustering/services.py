@@ -11,8 +11,9 @@ from collections.abc import Callable
 from celery import current_app
 from django.db import transaction
 
-from tickets.clustering import index, storage
+from tickets.clustering import index, semantic, storage
 from tickets.clustering.features import Features
+from tickets.clustering.vectors import cluster_embedding_rebuild, cluster_embeddings_rebuild_all
 from tickets.models import ASSIGNABLE_CLUSTER_STATUSES, BugCluster, ClusterProfile, ClusterTerm, TermStat, Ticket
 from tickets.queue import task_enqueue
 
@@ -73,6 +74,7 @@ def cluster_index_rebuild(*, cluster: BugCluster) -> None:
     assignable keeps its profile (for "possible duplicates") but leaves the postings.
     """
     storage.index_drop(cluster_id=cluster.pk)
+    cluster_embedding_rebuild(cluster=cluster)  # from the tickets' stored vectors: nothing is encoded here
     tickets = list(
         Ticket.objects.filter(cluster=cluster)
         .select_related("ticket_type")
@@ -168,4 +170,7 @@ def index_rebuild_all(*, progress: Callable[[int], None] | None = None) -> dict[
             for term, w in terms.items()
         ]
         ClusterTerm.objects.bulk_create(rows, batch_size=BATCH)
+        found = semantic.encoder()
+        if found is not None:  # the clusters' vectors from the tickets' stored ones (nothing is encoded)
+            cluster_embeddings_rebuild_all(model=found.identity, dimension=found.dimension)
     return {"tickets": read, "profiles": len(profiles), "postings": len(rows), "terms": len(stats)}

@@ -22,6 +22,7 @@ from django.utils.dateparse import parse_datetime
 from tickets.clustering import index
 from tickets.clustering.features import Features
 from tickets.clustering.ranking import CANDIDATES, RETRIEVAL_KEEP, RETRIEVAL_KEEP_MIN, Match, Query, Stats
+from tickets.clustering.vectors import cluster_embedding_drop
 from tickets.models import ASSIGNABLE_CLUSTER_STATUSES, AssignmentSource, BugCluster, ClusterTerm, TermStat, Ticket
 from tickets.sql import Statement, execute_statements
 
@@ -88,6 +89,7 @@ def postings_add(*, cluster_id: int, kind: str, features_list: Iterable[Features
 def index_drop(*, cluster_id: int) -> None:
     """Take a cluster's postings out of retrieval (it was merged, verified or deleted)."""
     ClusterTerm.objects.filter(cluster_id=cluster_id).delete()
+    cluster_embedding_drop(cluster_id=cluster_id)  # and its vectors out of every process's matrix
 
 
 def stats_read(terms: Iterable[str]) -> Stats:

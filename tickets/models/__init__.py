@@ -19,6 +19,7 @@ from tickets.models.choices import (
 )
 from tickets.models.clusters import BugCluster, ClusterCorrection, ClusterEvent
 from tickets.models.customers import Customer
+from tickets.models.embeddings import ClusterEmbedding, TicketEmbedding
 from tickets.models.feedback import (
     FeatureDecision,
     FeatureRequestDecision,
@@ -52,6 +53,7 @@ __all__ = [
     "cluster_kind_for",
     "ASSIGNABLE_CLUSTER_STATUSES",
     "ClusterCorrection",
+    "ClusterEmbedding",
     "ClusterProfile",
     "ClusterTerm",
     "TermStat",
@@ -80,6 +82,7 @@ __all__ = [
     "Role",
     "Segment",
     "Ticket",
+    "TicketEmbedding",
     "TicketStatus",
     "TicketType",
 ]

@@ -35,6 +35,7 @@ from tickets.clusters.services import (
 )
 from tickets.intake.selectors import ticket_list, ticket_type_list_active
 from tickets.models import BugCluster, ClusterStatus
+from tickets.queue import after_commit, task_enqueue
 from triage.review.models import MeetingItem, ReportDelivery, WeekPatterns
 from triage.review.report import report_csv, report_filename, report_markdown, report_subject, review_report
 from triage.review.weeks import ReviewWeek, week_current, week_of
@@ -222,13 +223,11 @@ DELIVERY_LEASE = timedelta(minutes=10)
 
 def report_send_request(*, week: ReviewWeek, by: AbstractBaseUser, recipients: list[str]) -> ReportDelivery:
     """A person sends the week's report now; a worker emails it after commit."""
-    from triage.review.tasks import report_delivery_send_task
-
     with transaction.atomic():
         delivery = ReportDelivery.objects.create(
             week=week.monday, trigger=ReportDelivery.Trigger.MANUAL, recipients=recipients, requested_by=by
         )
-        transaction.on_commit(lambda: _enqueue(report_delivery_send_task, delivery.pk))
+        after_commit(_send_soon, delivery.pk)
     return delivery
 
 
@@ -290,13 +289,11 @@ def report_delivery_send(*, delivery_id: int, now: datetime | None = None) -> st
     return "sent"
 
 
-def _enqueue(task, *args) -> None:
-    """Enqueue, or run now when the broker is down (a person is waiting for the email)."""
-    try:
-        task.delay(*args)
-    except Exception:  # noqa: BLE001
-        logger.warning("Broker unavailable; running %s inline", task.name)
-        task(*args)
+def _send_soon(delivery_id: int) -> None:
+    """Hand the email to a worker, or send it now when the broker is down (a person is waiting for it)."""
+    if not task_enqueue("review.report_delivery_send", delivery_id):
+        logger.warning("Broker unavailable; sending the review report %s inline", delivery_id)
+        report_delivery_send(delivery_id=delivery_id)
 
 
 # --- Pattern snapshots ----------------------------------------------------------------------------

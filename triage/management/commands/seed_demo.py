@@ -11,6 +11,7 @@ from django.db import connection
 from django.utils.dateparse import parse_datetime
 from tqdm import tqdm
 
+from tickets.clustering.semantic import encoder
 from triage.demo.review import review_demo_seed
 from triage.demo.seed import DEFAULT_SEED, DEFAULT_TICKETS, demo_is_loaded, demo_reset, demo_seed
 from triage.demo.vocab import DEMO_PASSWORD, DEMO_USERS
@@ -100,6 +101,8 @@ class Command(BaseCommand):
             )
         )
         if not options["no_clustering"]:
+            if encoder() is not None:  # with a model, the tickets' meaning first (the assignments then use it)
+                call_command("clustering_embed", no_progress=options["no_progress"], stdout=self.stdout)
             # The engine reads the history, then assigns the tickets filed since the last import, with reasons.
             call_command("clustering_rebuild", no_progress=options["no_progress"], stdout=self.stdout)
         # The weekly review's story of the last two weeks, on the clustered history.
