@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_serializer
 from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ValidationError
@@ -28,14 +28,21 @@ from metrics.services import (
     fix_impact_recompute,
 )
 from metrics.success import success_metrics
+from tickets.api.auth import api_key_allows, request_actor
 from tickets.clusters.services import cluster_mark_fixed
 from tickets.models import BugCluster
 
 
 class HasPerm(permissions.BasePermission):
-    """Reads need `tickets.view_bugcluster`; each write action names its permission in `action_perms`."""
+    """Reads need `tickets.view_bugcluster`; each write action names its permission in `action_perms`.
+
+    API keys: any key reads, a write key may also mark fixed, recompute and verify (a help desk confirms
+    a fix from its side)."""
 
     def has_permission(self, request, view) -> bool:
+        allowed = api_key_allows(request)
+        if allowed is not None:
+            return allowed
         if not (request.user and request.user.is_authenticated):
             return False
         needed = getattr(view, "action_perms", {}).get(view.action, "tickets.view_bugcluster")
@@ -131,7 +138,7 @@ class FixImpactViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         data = MarkFixedSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         try:
-            cluster_mark_fixed(cluster=cluster, actor=request.user, **data.validated_data)
+            cluster_mark_fixed(cluster=cluster, actor=request_actor(request), **data.validated_data)
         except DjangoValidationError as error:
             raise _as_drf(error) from None
         return Response(
@@ -148,7 +155,7 @@ class FixImpactViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         data = VerifySerializer(data=request.data)
         data.is_valid(raise_exception=True)
         try:
-            cluster_verify(cluster=cluster, by=request.user, **data.validated_data)
+            cluster_verify(cluster=cluster, by=request_actor(request), **data.validated_data)
         except DjangoValidationError as error:
             raise _as_drf(error) from None
         return Response(
@@ -172,6 +179,7 @@ class MetricSerializer(serializers.Serializer):
     by_month = MetricCellSerializer(many=True)
 
 
+@extend_schema_serializer(many=False)  # one report, though served by the list route
 class SuccessMetricsSerializer(serializers.Serializer):
     weeks = serializers.ListField(child=serializers.DateField(), help_text="Monday of each week, oldest first.")
     months = serializers.ListField(child=serializers.CharField(), help_text="YYYY-MM, oldest first.")

@@ -17,6 +17,7 @@ from metrics.services import (
     rollup_ticket_moved,
     rollup_tickets_assigned,
 )
+from metrics.services.backdated import rollup_backdated_tickets
 from metrics.services.fixes import last_complete_day
 from metrics.services.rollup import local_day
 from tickets import signals
@@ -26,12 +27,15 @@ from tickets.queue import task_enqueue
 
 def on_ticket_assigned(sender, ticket, cluster, previous_cluster_id=None, **kwargs) -> None:
     rollup_ticket_moved(ticket=ticket, cluster_id=cluster.pk, previous_cluster_id=previous_cluster_id)
+    if not previous_cluster_id:
+        rollup_backdated_tickets(tickets=[ticket])
     _remeasure_if_backfilled([ticket])
 
 
 def on_tickets_assigned(sender, assignments=(), **kwargs) -> None:
     """The engine assigned a batch of new tickets: their counts in one statement."""
     rollup_tickets_assigned(assignments)
+    rollup_backdated_tickets(tickets=[ticket for ticket, _ in assignments])
     _remeasure_if_backfilled([ticket for ticket, _ in assignments])
 
 

@@ -50,8 +50,18 @@ def _post_json(url: str, body: bytes, **signing) -> None:
         raise OSError(f"{url} answered {result.error or result.status_code}")
 
 
+class MissingWebhookSecret(RuntimeError):
+    """A webhook alert is never signed with an empty key."""
+
+
 def webhook_secret(alert: Alert) -> str:
-    return (alert.policy.webhook_secret if alert.policy else "") or settings.SLA_WEBHOOK_SECRET
+    secret = (alert.policy.webhook_secret if alert.policy else "") or settings.SLA_WEBHOOK_SECRET
+    if not secret:
+        raise MissingWebhookSecret(
+            f"SLA policy {alert.policy_id} has a webhook but no secret and SLA_WEBHOOK_SECRET is empty; "
+            "nothing is sent unsigned. Set the policy's webhook secret."
+        )
+    return secret
 
 
 def send_email(alert: Alert) -> None:

@@ -24,3 +24,9 @@ MEDIA_ROOT = tempfile.mkdtemp(prefix="triage-test-media-")
 os.makedirs(STATIC_ROOT, exist_ok=True)  # noqa: F405 - whitenoise warns when it is missing
 # Rate-limit counters must not leak between test runs through a shared Redis.
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Tests seed the demo organisation on the test database (PostgreSQL in CI, where DEBUG is off).
+DEMO_DATA_ALLOWED = True
+# The read replica is the test database itself (a mirror); routing to it is off unless a test turns
+# REPLICA_READS on (tests/triage/test_replica.py) and declares both databases.
+DATABASES["replica"] = {**DATABASES["default"], "TEST": {"MIRROR": "default"}}  # noqa: F405
+REPLICA_READS = False

@@ -31,11 +31,16 @@ app.conf.beat_schedule = {
     "metrics-fix-impacts-daily": every(60 * 60, "metrics.fix_impacts_daily"),
     # New tickets join the organisation's daily volume here, in one set-based step, not per ticket.
     "metrics-rollup-recent-days": every(5 * 60, "metrics.rollup_recent_days"),
-    "webhook-deliveries-sweep": every(60, "tickets.webhook_deliveries_sweep"),
+    # Catch-up after a broker or worker outage (shorter in the fault scripts through the environment).
+    "webhook-deliveries-sweep": every(
+        env_int("WEBHOOK_SWEEP_SECONDS", 60, minimum=1), "tickets.webhook_deliveries_sweep"
+    ),
     # Announcements to other apps (SLA clocks, alerts, rollups) that no process sent after its commit.
     "outbox-sweep": every(15, "tickets.outbox_sweep"),
     "outbox-purge": every(24 * 3600, "tickets.outbox_purge"),
-    "clusters-assign-pending": every(30, "tickets.clusters_assign_pending"),
+    "clusters-assign-pending": every(
+        env_int("CLUSTERS_SWEEP_SECONDS", 30, minimum=1), "tickets.clusters_assign_pending"
+    ),
     "idempotency-records-purge": every(3600, "tickets.idempotency_records_purge"),
     # Volume alerts: re-arm clusters back under their ticket threshold (and catch missed crossings);
     # flag clusters spiking above their own baseline.

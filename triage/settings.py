@@ -61,12 +61,14 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "tickets.api.middleware.ApiErrorShapeMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "triage.middleware.BrowserTimezoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "triage.db_router.ReplicaReadsMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -101,12 +103,38 @@ except ValueError as exc:
         f"DATABASE_URL could not be parsed ({exc}); use postgres://USER:PASSWORD@HOST:5432/NAME "
         "or sqlite:///path/to/file.sqlite3."
     ) from None
+# A connection kept across requests is checked before reuse, so a PostgreSQL restart costs one request at most.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if USING_EMBEDDED_DATABASE:
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
     )
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-triage.sqlite3")}
+# A PostgreSQL read replica for dashboards (docs/scaling.md): reads of GET requests under
+# REPLICA_READ_PATHS go there (triage/db_router.py); writes and everything else use DATABASE_URL.
+DATABASE_REPLICA_URL = env_str("DATABASE_REPLICA_URL") or ""
+if DATABASE_REPLICA_URL:
+    try:
+        DATABASES["replica"] = dj_database_url.parse(
+            DATABASE_REPLICA_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60, minimum=0)
+        )
+    except ValueError as exc:
+        raise ImproperlyConfigured(
+            f"DATABASE_REPLICA_URL could not be parsed ({exc}); use postgres://USER:PASSWORD@HOST:5432/NAME."
+        ) from None
+    DATABASES["replica"]["CONN_HEALTH_CHECKS"] = True
+REPLICA_READS = bool(DATABASE_REPLICA_URL)
+REPLICA_READ_PATHS = [
+    "/review/",
+    "/api/v1/review/",
+    "/metrics/",
+    "/slas/compliance/",
+    "/api/v1/success-metrics/",
+    "/api/v1/sla-compliance/",
+    "/api/v1/fix-impacts/",
+]
+DATABASE_ROUTERS = ["triage.db_router.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # The clustering postings index carries its columns (INCLUDE) on PostgreSQL; SQLite ignores that, which is fine.
 SILENCED_SYSTEM_CHECKS = ["models.W040"]
@@ -184,8 +212,15 @@ if USING_EMBEDDED_BROKER:
         "store_processed": False,
     }
 else:
-    # Redis: a task is redelivered if the worker dies before acknowledging it.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    # Redis: a task is redelivered if the worker dies before acknowledging it. Keepalives and a health
+    # check find a dead connection (Redis restarted, a proxy dropped it) instead of waiting on it forever.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": 3600,
+        "socket_keepalive": True,
+        "socket_connect_timeout": 5,
+        "health_check_interval": 25,
+        "retry_on_timeout": True,
+    }
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
@@ -195,6 +230,16 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A worker outlives a broker outage of any length: it reconnects forever (Celery's default gives up after
+# 100 tries and exits, and then nothing assigns tickets or sends SLA alerts). Tasks running when the
+# connection drops are cancelled and redelivered (every task is safe to run twice).
+CELERY_BROKER_CONNECTION_RETRY = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+# Publishing from the web process while Redis is down must not hold a request for long: the ticket is
+# already committed, and the beat sweep assigns it once Redis is back.
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
 
 # --- Bug clusters (tickets) --------------------------------------------------
 # Spikes: a cluster spikes when its volume exceeds its baseline plus K standard deviations, is at least
@@ -220,7 +265,14 @@ SLA_DELIVERY_LEASE_SECONDS = env_int("SLA_DELIVERY_LEASE_SECONDS", 300, minimum=
 SLA_DELIVERY_MAX_ATTEMPTS = env_int("SLA_DELIVERY_MAX_ATTEMPTS", 12, minimum=1)
 SLA_HTTP_TIMEOUT_SECONDS = env_int("SLA_HTTP_TIMEOUT_SECONDS", 10, minimum=1)
 SLA_HEAD_OF_PRODUCT_EMAILS = env_list("SLA_HEAD_OF_PRODUCT_EMAILS", [])
+# Key of the SLA webhooks of policies without their own secret. Empty: such a policy cannot have a
+# webhook (refused when saved), and nothing is ever signed with an empty key.
 SLA_WEBHOOK_SECRET = env_str("SLA_WEBHOOK_SECRET") or ""
+if SLA_WEBHOOK_SECRET and len(SLA_WEBHOOK_SECRET) < 16 and not DEBUG:
+    raise ImproperlyConfigured(
+        "SLA_WEBHOOK_SECRET is shorter than 16 characters; set a long random string (or leave it empty and give "
+        "each SLA policy with a webhook its own secret)."
+    )
 
 # --- REST framework ---------------------------------------------------------
 REST_FRAMEWORK = {
@@ -288,6 +340,12 @@ SPECTACULAR_SETTINGS = {
         "ClusterStatusEnum": "tickets.models.choices.ClusterStatus",
         "ClusterKindEnum": "tickets.models.choices.ClusterKind",
         "EvidenceFieldKindEnum": "tickets.models.choices.FieldKind",
+        # One name per choice set used by several apps (else `check --deploy` warns, drf_spectacular.W001).
+        "FeedbackKindEnum": "tickets.models.choices.FeedbackKind",
+        "PlanTierEnum": "tickets.models.choices.PlanTier",
+        "SegmentEnum": "tickets.models.choices.Segment",
+        "PriorityEnum": "tickets.models.choices.Priority",
+        "VerdictEnum": "metrics.impact.Verdict.CHOICES",
     },
 }
 
@@ -295,7 +353,12 @@ SPECTACULAR_SETTINGS = {
 _CACHE_REDIS_URL = env_str("CACHE_URL") or env_str("REDIS_URL")
 CACHES = {
     "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _CACHE_REDIS_URL}
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": _CACHE_REDIS_URL,
+            # Fail fast when Redis is away: the rate limiter then counts per process (and says so).
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        }
         if _CACHE_REDIS_URL
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
@@ -312,9 +375,22 @@ METRICS_MIN_BASELINE_TICKETS = env_int("METRICS_MIN_BASELINE_TICKETS", 0, minimu
 REVIEW_REPORT_RECIPIENTS = env_email_list("REVIEW_REPORT_RECIPIENTS")
 
 # --- Production hardening ---------------------------------------------------
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_TLS_PROXY") else None
-SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", False)
+# HTTPS=true (the site is served over TLS, directly or behind a proxy) turns on what `manage.py check
+# --deploy` asks for: redirect to HTTPS, HSTS, secure cookies. Each can still be set on its own.
+BEHIND_TLS_PROXY = env_bool("BEHIND_TLS_PROXY", False)
+HTTPS = env_bool("HTTPS", BEHIND_TLS_PROXY)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_TLS_PROXY else None
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", HTTPS)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # load balancers probe over plain HTTP
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 365 * 24 * 3600 if HTTPS else 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+# Only takes effect once the domain is submitted to the browsers' preload list.
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", HTTPS)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# Seeding the demo organisation (users with a published password; --reset deletes every ticket) is
+# for laptops and demo stacks: refused elsewhere unless DEMO_DATA_ALLOWED=true or the command's flag.
+DEMO_DATA_ALLOWED = env_bool("DEMO_DATA_ALLOWED", DEBUG or USING_EMBEDDED_DATABASE)
 
 LOG_LEVEL = env_choice("LOG_LEVEL", ("debug", "info", "warning", "error"), "info").upper()
 LOGGING = {

@@ -2,9 +2,8 @@ from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from django.views.static import serve
 
-from triage import views
+from triage import media, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -21,7 +20,7 @@ urlpatterns = [
     path("review/", include("triage.review.urls")),
 ]
 
-if settings.USING_EMBEDDED_DATABASE or settings.DEBUG:
-    # First-run default: serve uploaded attachments from MEDIA_ROOT. Production serves
-    # them from the storage backend (S3-compatible) or the reverse proxy.
-    urlpatterns += [path(f"{settings.MEDIA_URL.lstrip('/')}<path:path>", serve, {"document_root": settings.MEDIA_ROOT})]
+if settings.STORAGES["default"]["BACKEND"] == "django.core.files.storage.FileSystemStorage":
+    # Attachments on the local disk are served by the app, to signed-in users who may see tickets (HAR
+    # files can hold session cookies). S3-compatible storage serves its own (signed) URLs.
+    urlpatterns += [path(f"{settings.MEDIA_URL.lstrip('/')}<path:path>", media.attachment, name="attachment")]

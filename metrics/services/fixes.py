@@ -325,7 +325,7 @@ def fix_verification_guard(*, cluster: BugCluster, actor=None, context: dict) ->
         raise ValidationError({"status": refusal})
 
 
-def cluster_verify(*, cluster: BugCluster, by: AbstractBaseUser, support_confirmation: bool) -> BugCluster:
+def cluster_verify(*, cluster: BugCluster, by: AbstractBaseUser | None, support_confirmation: bool) -> BugCluster:
     """Move a fixed cluster to VERIFIED: support confirms, and the measured reduction meets the bar.
 
     The bar is settings.METRICS_VERIFY_MIN_REDUCTION percent (default 50), checked by

@@ -1,7 +1,10 @@
+from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from slas.models import Alert, BusinessCalendar, Holiday, SlaPolicy, SlaTimer
+from slas.models.policies import WEBHOOK_SECRET_REQUIRED
 from slas.selectors import timer_remaining
 from tickets.models import ClusterKind, FeedbackKind, Priority, TicketType
 
@@ -72,6 +75,10 @@ class SlaPolicySerializer(serializers.ModelSerializer):
             raise serializers.ValidationError(
                 {"ack_minutes": "Set at least one target (ack_minutes, update_minutes or resolution_minutes)."}
             )
+        webhook_url = attrs.get("webhook_url", getattr(self.instance, "webhook_url", ""))
+        secret = attrs.get("webhook_secret", getattr(self.instance, "webhook_secret", ""))
+        if webhook_url and not (secret or settings.SLA_WEBHOOK_SECRET):
+            raise serializers.ValidationError({"webhook_secret": WEBHOOK_SECRET_REQUIRED})
         return attrs
 
 
@@ -125,6 +132,7 @@ class ComplianceWeekSerializer(serializers.Serializer):
     resolution_by_priority = serializers.DictField(child=ResolutionShareSerializer())
 
 
+@extend_schema_serializer(many=False)  # one report, though served by the list route
 class ComplianceReportSerializer(serializers.Serializer):
     weeks = ComplianceWeekSerializer(many=True)
     generated_at = serializers.DateTimeField()

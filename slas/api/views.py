@@ -16,6 +16,7 @@ from slas.filters import AlertFilter, SlaTimerFilter
 from slas.models import Alert, BusinessCalendar, Holiday, SlaPolicy
 from slas.selectors import compliance_report, timer_list, working_times
 from slas.services import policy_changed
+from tickets.api.auth import api_key_allows
 
 
 class SlaPagination(PageNumberPagination):
@@ -25,9 +26,24 @@ class SlaPagination(PageNumberPagination):
 
 
 class ModelPermissionsWithView(permissions.DjangoModelPermissions):
-    """Reads need the model's view permission too, not just a login."""
+    """Reads need the model's view permission too, not just a login. Any API key reads (a help desk
+    follows SLA state); SLA configuration is changed by people, so keys never write here."""
 
     perms_map = {**permissions.DjangoModelPermissions.perms_map, "GET": ["%(app_label)s.view_%(model_name)s"]}
+
+    def has_permission(self, request, view) -> bool:
+        allowed = api_key_allows(request, writes=False)
+        return super().has_permission(request, view) if allowed is None else allowed
+
+
+class CanViewClocks(permissions.BasePermission):
+    message = "You need permission to view SLA clocks."
+
+    def has_permission(self, request, view) -> bool:
+        allowed = api_key_allows(request, writes=False)
+        if allowed is not None:
+            return allowed
+        return bool(request.user and request.user.has_perm("slas.view_slatimer"))
 
 
 class SlaPolicyViewSet(viewsets.ModelViewSet):
@@ -102,15 +118,13 @@ class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
 class ComplianceViewSet(viewsets.ViewSet):
     """Weekly SLA compliance: share acknowledged within SLA, median/p90 hours, resolution by priority."""
 
-    permission_classes = [permissions.IsAuthenticated]
+    permission_classes = [CanViewClocks]
 
     @extend_schema(
         parameters=[OpenApiParameter("weeks", int, description="1-104, default 12")],
         responses=ComplianceReportSerializer,
     )
     def list(self, request):
-        if not request.user.has_perm("slas.view_slatimer"):
-            self.permission_denied(request, message="You need permission to view SLA clocks.")
         query = ComplianceQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         return Response(compliance_report(weeks=query.validated_data["weeks"]))

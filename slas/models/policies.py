@@ -25,6 +25,12 @@ def _validate_list(values, allowed, field: str) -> None:
         raise ValidationError({field: f"Choose from: {', '.join(allowed)} (a list; empty means any)."})
 
 
+WEBHOOK_SECRET_REQUIRED = (
+    "A signed webhook needs a secret: set one here (a long random string, shared with the receiver), "
+    "or SLA_WEBHOOK_SECRET for every policy."
+)
+
+
 class SlaPolicy(models.Model):
     """One service level product commits to, for the clusters its conditions match.
 
@@ -134,6 +140,8 @@ class SlaPolicy(models.Model):
             )
         if not has_target and not self.no_clocks:
             raise ValidationError({"ack_minutes": "Set at least one target (acknowledgment, update or resolution)."})
+        if self.webhook_url and not (self.webhook_secret or settings.SLA_WEBHOOK_SECRET):
+            raise ValidationError({"webhook_secret": WEBHOOK_SECRET_REQUIRED})
 
     @property
     def has_conditions(self) -> bool:

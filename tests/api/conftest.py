@@ -63,3 +63,15 @@ PAYMENT = {
 @pytest.fixture
 def payment_body():
     return {**PAYMENT, "evidence": dict(PAYMENT["evidence"])}
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    """Each test starts with empty rate-limit logs (the per-process log outlives Django's cache)."""
+    from tickets.api import ratelimit
+
+    ratelimit.local_log.clear()
+    ratelimit._state.update(redis_down_until=0.0, script=None)
+    yield
+    ratelimit.local_log.clear()
+    ratelimit._state.update(redis_down_until=0.0, script=None)

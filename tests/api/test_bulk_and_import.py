@@ -106,3 +106,41 @@ def test_import_csv_dry_run_report_and_rerun(tmp_path, capsys):
     ticket = Ticket.objects.get()
     assert (ticket.source, ticket.external_id, ticket.customer.name) == ("zendesk", "H-1", "Hist Co")
     assert ticket.reported_at.isoformat() == "2026-03-01T09:30:00+00:00" and ticket.status == "solved"
+
+
+def test_bulk_locks_known_tickets_in_id_order_like_the_engine(writer, payment_body):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    items = [{**payment_body, "external_id": f"ZD-{n}"} for n in (5, 3, 9, 1)]
+    assert writer.post("/api/v1/tickets/bulk/", {"tickets": items}, format="json").status_code == 200
+    with CaptureQueriesContext(connection) as queries:
+        assert writer.post("/api/v1/tickets/bulk/", {"tickets": items}, format="json").json()["updated"] == 4
+    locking = [q["sql"] for q in queries.captured_queries if "FOR UPDATE" in q["sql"] and "tickets_ticket" in q["sql"]]
+    assert locking and all('ORDER BY "tickets_ticket"."id" ASC' in sql for sql in locking), locking
+
+
+def test_a_bulk_upsert_picked_to_break_a_deadlock_is_run_again(writer, payment_body, monkeypatch):
+    import psycopg2.errors
+    from django.db import OperationalError
+
+    from tickets.intake import ingest
+
+    real = ingest._bulk_upsert_once
+    calls = []
+
+    def deadlocked_once(items):
+        calls.append(1)
+        if len(calls) == 1:
+            try:
+                raise psycopg2.errors.DeadlockDetected("deadlock detected")
+            except psycopg2.errors.DeadlockDetected as cause:
+                raise OperationalError("deadlock detected") from cause
+        return real(items)
+
+    monkeypatch.setattr(ingest, "_bulk_upsert_once", deadlocked_once)
+    monkeypatch.setattr(psycopg2.errors.DeadlockDetected, "pgcode", "40P01", raising=False)
+    items = [{**payment_body, "external_id": f"ZD-{n}"} for n in range(3)]
+    response = writer.post("/api/v1/tickets/bulk/", {"tickets": items}, format="json")
+    assert response.status_code == 200 and response.json()["created"] == 3
+    assert len(calls) == 2

@@ -74,7 +74,7 @@ def test_signed_webhook_chat_email_label_and_the_help_desks_webhooks(receiver, s
 
 @pytest.mark.django_db
 def test_a_failing_channel_is_retried_alone(receiver):
-    policy = PolicyFactory(ack_minutes=60, warning_percent=0, webhook_url=receiver.url)
+    policy = PolicyFactory(ack_minutes=60, warning_percent=0, webhook_url=receiver.url, webhook_secret="k" * 16)
     receiver.statuses = [500]
     _, alert = breached_cluster(policy, owner=UserFactory(email="o@example.com"))
     assert alert_deliver(alert_id=alert.pk) == "retry"
@@ -108,7 +108,9 @@ def test_a_worker_killed_mid_send_is_picked_up_by_the_sweep_after_the_lease(sett
 def test_gives_up_after_max_attempts_and_shows_failed(receiver, settings):
     settings.SLA_DELIVERY_MAX_ATTEMPTS = 2
     receiver.statuses = [500, 500, 500]
-    policy = PolicyFactory(ack_minutes=60, warning_percent=0, webhook_url=receiver.url, notify_email=False)
+    policy = PolicyFactory(
+        ack_minutes=60, warning_percent=0, webhook_url=receiver.url, notify_email=False, webhook_secret="k" * 16
+    )
     _, alert = breached_cluster(policy)
     assert alert_deliver(alert_id=alert.pk) == "retry"
     assert alert_deliver(alert_id=alert.pk) == "failed"

@@ -333,14 +333,15 @@ def test_filings_in_the_same_instant_share_one_drain_task(monkeypatch, django_ca
     monkeypatch.setattr(services, "_window_opened_at", [float("-inf")])
     monkeypatch.setattr(tasks.clusters_drain_task, "apply_async", lambda *args, **options: enqueued.append(options))
     eager = current_app.conf.task_always_eager
-    current_app.conf.task_always_eager = False  # as with a real broker
+    # As with a real broker. Django-namespaced settings win over lowercase ones in celery 5.6: set both.
+    current_app.conf.update(task_always_eager=False, CELERY_TASK_ALWAYS_EAGER=False)
     try:
         with django_capture_on_commit_callbacks(execute=True):
             first = ticket_create(subject="Checkout error 4001 with PayPal")
         with django_capture_on_commit_callbacks(execute=True):
             second = ticket_create(subject="PayPal checkout error 4001 again")
     finally:
-        current_app.conf.task_always_eager = eager
+        current_app.conf.update(task_always_eager=eager, CELERY_TASK_ALWAYS_EAGER=eager)
     assert enqueued == [{"countdown": services.DRAIN_WINDOW_SECONDS}]  # due after both commits
     assert tasks.clusters_drain_task() == 2
     first.refresh_from_db(), second.refresh_from_db()

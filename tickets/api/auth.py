@@ -73,6 +73,22 @@ def is_api_key(request) -> bool:
     return isinstance(getattr(request, "auth", None), ApiKey)
 
 
+def api_key_allows(request, *, writes: bool = True) -> bool | None:
+    """For a request made with an API key: whether its scope allows the method (any key reads; a write
+    key writes where `writes`); None when the request has no key, so the caller checks the user."""
+    if not is_api_key(request):
+        return None
+    if request.method in permissions.SAFE_METHODS:
+        return True
+    return writes and request.auth.can_write
+
+
+def request_actor(request):
+    """The signed-in user behind a request, or None for an integration's API key (recorded as the system)."""
+    user = getattr(request, "user", None)
+    return user if user is not None and user.is_authenticated else None
+
+
 class ScopedPermission(permissions.BasePermission):
     """Read keys read; write keys write; session users need the view's Django permissions.
 

@@ -10,6 +10,7 @@ from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from tickets.api.cluster_create import ClusterCreateSerializer
 from tickets.api.corrections import CORRECTION_WRITES, ClusterCorrectionActions
 from tickets.api.idempotency import IDEMPOTENCY_HEADER, idempotent
 from tickets.api.serializers import (
@@ -52,13 +53,17 @@ def _action_schema(summary: str, request, example: dict | None = None):
     retrieve=extend_schema(summary="One cluster with its most recent 100 tickets"),
 )
 class ClusterViewSet(
-    ClusterCorrectionActions, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+    ClusterCorrectionActions,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
 ):
     filterset_class = ClusterFilterSet
     ordering_fields = ("last_reported_at", "first_reported_at", "ticket_count", "priority", "created_at", "id")
     ordering = ("-last_reported_at", "-id")
     read_permissions = ("tickets.view_bugcluster",)
     write_permissions = {
+        "create": ("tickets.add_bugcluster",),
         "acknowledge": TRIAGE,
         "set_priority": TRIAGE,
         "assign": TRIAGE,
@@ -71,6 +76,26 @@ class ClusterViewSet(
 
     def get_serializer_class(self):
         return ClusterDetailSerializer if self.action == "retrieve" else ClusterSerializer
+
+    @extend_schema(
+        summary="Open a cluster (to mirror a known incident); file tickets into it with `cluster`",
+        request=ClusterCreateSerializer,
+        responses={201: ClusterSerializer, **ERRORS},
+        parameters=[IDEMPOTENCY_HEADER],
+        examples=[
+            OpenApiExample(
+                "Known incident",
+                value={"title": "EU checkout outage 2026-11-02", "ticket_type": "payment_failure", "priority": "P1"},
+                request_only=True,
+            )
+        ],
+    )
+    @idempotent
+    def create(self, request):
+        data = ClusterCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        cluster = services.cluster_create(actor=_actor(request), **data.validated_data)
+        return Response(ClusterSerializer(cluster_list().get(pk=cluster.pk)).data, status=201)
 
     def _done(self, cluster) -> Response:
         return Response(ClusterSerializer(cluster_list().get(pk=cluster.pk)).data)

@@ -2,7 +2,7 @@
 
 from django.conf import settings
 from rest_framework import status
-from rest_framework.exceptions import APIException
+from rest_framework.exceptions import APIException, ParseError
 from rest_framework.parsers import JSONParser
 
 
@@ -37,4 +37,9 @@ class LimitedJSONParser(JSONParser):
             raise too_large
         from io import BytesIO
 
-        return super().parse(BytesIO(data), media_type, parser_context)
+        try:
+            return super().parse(BytesIO(data), media_type, parser_context)
+        except RecursionError:
+            raise ParseError(
+                "JSON parse error - the body is nested too deeply; a ticket is an object of at most a few levels."
+            ) from None

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from django.utils import timezone
 from rest_framework import serializers
 
+from tickets.intake.evidence import EARLIEST, unstorable
 from tickets.intake.ingest import BULK_MAX
 from tickets.models import (
     AssignmentSource,
@@ -209,7 +210,21 @@ class TicketWriteSerializer(serializers.Serializer):
     def validate_reported_at(self, value):
         if value > timezone.now() + FUTURE_TOLERANCE:
             raise serializers.ValidationError("reported_at cannot be in the future.")
+        if value < EARLIEST:
+            raise serializers.ValidationError(
+                f"reported_at must be after {EARLIEST:%Y-%m-%d}; got {value.isoformat()}."
+            )
         return value
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                allowed = ", ".join(name for name, f in self.fields.items() if not f.read_only)
+                raise serializers.ValidationError(
+                    {str(name): [f"Unknown field '{name}'; a ticket takes: {allowed}."] for name in unknown}
+                )
+        return super().to_internal_value(data)
 
 
 class TicketUpsertByKeySerializer(TicketWriteSerializer):
@@ -501,7 +516,7 @@ _TICKET_STATUSES = frozenset(TicketStatus.values)
 
 
 def _plain_text(value, max_length: int, allow_blank: bool = False) -> str | None:
-    if type(value) is not str:
+    if type(value) is not str or unstorable(value):
         return None
     value = value.strip()
     if (not value and not allow_blank) or len(value) > max_length:
@@ -567,7 +582,7 @@ def ticket_item_fast(raw, latest_reported_at: datetime | None = None) -> dict | 
         except (TypeError, ValueError):
             return None
         latest = latest_reported_at or timezone.now() + FUTURE_TOLERANCE
-        if reported_at.tzinfo is None or reported_at > latest:
+        if reported_at.tzinfo is None or reported_at > latest or reported_at < EARLIEST:
             return None
         data["reported_at"] = reported_at
     if "cluster" in raw:

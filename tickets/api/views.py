@@ -14,7 +14,7 @@ from rest_framework.exceptions import ValidationError as DRFValidationError
 from rest_framework.response import Response
 
 from tickets.api import examples
-from tickets.api.exceptions import error_response, flatten_errors
+from tickets.api.exceptions import error_response, flatten_errors, printable, printable_errors
 from tickets.api.idempotency import IDEMPOTENCY_HEADER, idempotent
 from tickets.api.serializers import (
     FUTURE_TOLERANCE,
@@ -198,7 +198,7 @@ class TicketViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         for index in range(len(raw)):
             if index in shape_errors:
                 sent = raw[index].get("external_id") if isinstance(raw[index], dict) else None
-                external_id = str(sent) if isinstance(sent, (str, int)) and not isinstance(sent, bool) else None
+                external_id = printable(sent) if isinstance(sent, (str, int)) and not isinstance(sent, bool) else None
                 results.append(
                     {
                         "index": index,
@@ -216,7 +216,7 @@ class TicketViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
                     "result": r.result,
                     "id": r.ticket_id,
                     "external_id": by_index[index]["external_id"],
-                    "errors": r.errors,
+                    "errors": printable_errors(r.errors),
                 }
             )
         counts = {k: sum(1 for r in results if r["result"] == k) for k in ("created", "updated", "error")}

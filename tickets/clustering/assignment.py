@@ -8,14 +8,16 @@ still decided in arrival order and seeing what the batch's earlier tickets did. 
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from django.db import transaction
+from django.db import OperationalError, transaction
 from django.utils import timezone
 
-from tickets.clustering import index, ranking, semantic, storage
+from tickets.clustering import index, openings, ranking, semantic, storage
 from tickets.clustering.features import Features
+from tickets.clustering.openings import openings_claim as claim_openings
 from tickets.clustering.ranking import JOIN_THRESHOLD, Match
 from tickets.clustering.storage import Candidate, Join
 from tickets.clusters.alerts import clusters_threshold_check
@@ -35,7 +37,10 @@ from tickets.models import (
 )
 from tickets.outbox import outbox_put
 from tickets.queue import after_commit
+from tickets.retry import is_retryable
 from tickets.sql import execute_statements
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -86,11 +91,12 @@ def tickets_assign(ticket_ids: list[int], *, rank_limit: int = 1) -> list[Assign
     """
     if not ticket_ids:
         return []
-    loaded = Ticket.objects.select_related("ticket_type").only(*_TICKET_FIELDS).in_bulk(ticket_ids)
-    results: dict[int, Assignment] = {}
+    loaded, results = _load_readable(ticket_ids)
     waiting: list[tuple[Ticket, Features, str]] = []
     for ticket_id in dict.fromkeys(ticket_ids):
         ticket = loaded.get(ticket_id)
+        if ticket_id in results:
+            continue
         if ticket is None:
             results[ticket_id] = Assignment(ticket_id=ticket_id, cluster=None, skipped="ticket not found")
         elif ticket.cluster_id is not None:
@@ -101,8 +107,51 @@ def tickets_assign(ticket_ids: list[int], *, rank_limit: int = 1) -> list[Assign
         else:
             waiting.append((ticket, index.features_for_ticket(ticket), cluster_kind_for(ticket.feedback_kind)))
     if waiting:
-        results.update(_assign_waiting(waiting, rank_limit=max(rank_limit, 1)))
+        results.update(_assign_deciding_openings_once(waiting, rank_limit=max(rank_limit, 1)))
     return [results[ticket_id] for ticket_id in ticket_ids]
+
+
+OPTIMISTIC_ATTEMPTS = 3
+
+
+def _assign_deciding_openings_once(waiting, *, rank_limit: int) -> dict[int, Assignment]:
+    """`_assign_waiting`, decided again when another worker opened a cluster of the same kind meanwhile
+    (see `openings`) or PostgreSQL aborted the write to break a deadlock; the last attempt holds the
+    kinds' lock throughout, so it always completes."""
+    kinds = {kind for _, _, kind in waiting}
+    for _attempt in range(OPTIMISTIC_ATTEMPTS):
+        try:
+            return _assign_waiting(waiting, rank_limit=rank_limit, watermark=openings.openings_watermark(kinds))
+        except openings.StaleOpenings:
+            continue
+        except OperationalError as exc:  # a deadlock with a bulk upsert: nothing was written, decide again
+            if not is_retryable(exc):
+                raise
+            logger.warning("Assignment batch aborted by PostgreSQL (%s); deciding it again", exc)
+    with openings.openings_exclusive(kinds):
+        return _assign_waiting(waiting, rank_limit=rank_limit, watermark=openings.openings_watermark(kinds))
+
+
+def _load_readable(ticket_ids: list[int]) -> tuple[dict[int, Ticket], dict[int, Assignment]]:
+    """The tickets by id; a row the database holds but Python cannot read (a date out of range written
+    before validation refused it) is skipped and reported, so one bad row never stops the engine."""
+    tickets = Ticket.objects.select_related("ticket_type").only(*_TICKET_FIELDS)
+    try:
+        return tickets.in_bulk(ticket_ids), {}
+    except (ValueError, OverflowError):
+        pass
+    loaded: dict[int, Ticket] = {}
+    skipped: dict[int, Assignment] = {}
+    for ticket_id in ticket_ids:
+        try:
+            ticket = tickets.filter(pk=ticket_id).first()
+        except (ValueError, OverflowError) as exc:
+            logger.error("Ticket %s cannot be read and is left unassigned: %s", ticket_id, exc)
+            skipped[ticket_id] = Assignment(ticket_id=ticket_id, cluster=None, skipped=f"unreadable row: {exc}")
+            continue
+        if ticket is not None:
+            loaded[ticket_id] = ticket
+    return loaded, skipped
 
 
 @dataclass
@@ -115,7 +164,9 @@ class _Opening:
     postings: dict[str, float]
 
 
-def _assign_waiting(waiting: list[tuple[Ticket, Features, str]], *, rank_limit: int) -> dict[int, Assignment]:
+def _assign_waiting(
+    waiting: list[tuple[Ticket, Features, str]], *, rank_limit: int, watermark: int
+) -> dict[int, Assignment]:
     stats = storage.stats_read(ranking.terms_for([features for _, features, _ in waiting]))
     queries = [ranking.query_for(features, kind, stats) for _, features, kind in waiting]
     found_all = iter(storage.retrieve([q for q in queries if q is not None]))
@@ -127,7 +178,7 @@ def _assign_waiting(waiting: list[tuple[Ticket, Features, str]], *, rank_limit: 
     candidates = storage.candidates({cluster_id for found in founds for cluster_id in found})
     if meaning is not None:
         meaning.load(candidates)
-    openings: list[_Opening] = []
+    opened: list[_Opening] = []
     opened_by: dict[int, _Opening] = {}  # id() of an unwritten cluster -> its opening
     results: dict[int, Assignment] = {}
     joins: list[Join] = []
@@ -135,7 +186,7 @@ def _assign_waiting(waiting: list[tuple[Ticket, Features, str]], *, rank_limit: 
         matches: list[Match] = []
         if query is not None:
             found = dict(found)
-            for opening in openings:
+            for opening in opened:
                 covered = ranking.covered(query, opening.postings)
                 if covered is None and meaning is not None and meaning.near(ticket.pk, opening.key):
                     covered = 0.0  # no word in common, but the same meaning
@@ -154,8 +205,8 @@ def _assign_waiting(waiting: list[tuple[Ticket, Features, str]], *, rank_limit: 
             joins.append(Join(ticket, features, best))
             results[ticket.pk] = Assignment(ticket_id=ticket.pk, cluster=best.cluster, matches=matches)
         else:
-            opening = _opening(-1 - len(openings), ticket, kind)
-            openings.append(opening)
+            opening = _opening(-1 - len(opened), ticket, kind)
+            opened.append(opening)
             opened_by[id(opening.candidate.cluster)] = opening
             candidate = opening.candidate
             best = ranking.open_match(opening.candidate.cluster, matches)
@@ -167,7 +218,7 @@ def _assign_waiting(waiting: list[tuple[Ticket, Features, str]], *, rank_limit: 
         if meaning is not None:  # later tickets of the batch see its vector in its cluster
             opening = opened_by.get(id(best.cluster))
             meaning.fold(opening.key if opening else best.cluster.pk, ticket.pk)
-    for ticket_id in _write(joins, openings, meaning):
+    for ticket_id in _write(joins, opened, watermark, meaning):
         # The cluster stopped taking tickets (merged, closed) or the ticket was placed meanwhile.
         results[ticket_id] = ticket_assign(ticket_id=ticket_id, rank_limit=rank_limit)
     return results
@@ -184,7 +235,9 @@ def _opening(key: int, ticket: Ticket, kind: str) -> _Opening:
     return _Opening(key, candidate, text, index.posting_terms(text))
 
 
-def _write(joins: list[Join], openings: list[_Opening], meaning: semantic.Meaning | None = None) -> list[int]:
+def _write(
+    joins: list[Join], openings: list[_Opening], watermark: int, meaning: semantic.Meaning | None = None
+) -> list[int]:
     """Write a batch in one transaction; returns the tickets that could not be assigned as decided.
 
     On PostgreSQL, a constant number of round trips whatever the batch's size: the new clusters,
@@ -195,6 +248,7 @@ def _write(joins: list[Join], openings: list[_Opening], meaning: semantic.Meanin
     retry: list[int] = []
     with transaction.atomic():
         if openings:
+            claim_openings({o.candidate.cluster.kind for o in openings}, watermark)
             clusters_open(clusters=[o.candidate.cluster for o in openings])
             ClusterProfile.objects.bulk_create(
                 ClusterProfile(

@@ -259,6 +259,13 @@ def fingerprint_label(key: str) -> str:
     return _FINGERPRINT_LABELS.get(kind, "same {}").format(value)
 
 
+_UNSTORABLE_RE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _scrub(text: str) -> str:
+    return _UNSTORABLE_RE.sub("", text) if not text.isascii() or "\x00" in text else text
+
+
 def _evidence_value(value: Any) -> str | None:
     if isinstance(value, bool) or value is None:
         return None
@@ -276,9 +283,14 @@ def extract(
     ticket_type_key: str | None = None,
     ticket_type_name: str | None = None,
 ) -> Features:
-    """Read a ticket (saved or not) the way the engine compares tickets."""
-    evidence = evidence or {}
-    description = (description or "")[:MAX_TEXT]
+    """Read a ticket (saved or not) the way the engine compares tickets.
+
+    Text that cannot be stored or sent to the database (NUL, lone surrogates: a form still being typed
+    asks for known bugs before it is validated) is dropped from what is read.
+    """
+    subject = _scrub(subject or "")
+    evidence = {_scrub(str(k)): _scrub(v) if isinstance(v, str) else v for k, v in (evidence or {}).items()}
+    description = _scrub(description or "")[:MAX_TEXT]
     extra_text = " ".join(str(evidence[k]) for k in sorted(TEXT_EVIDENCE_KEYS) if evidence.get(k))
     body = f"{description}\n{extra_text}" if extra_text else description
 

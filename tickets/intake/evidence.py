@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -24,6 +24,10 @@ from tickets.models import EvidenceField, FieldKind, Requirement
 
 TEXT_MAX = 1_000
 LONG_TEXT_MAX = 20_000
+NUMBER_MAX = Decimal("1e12")  # evidence numbers are measurements and counts: finite, 0 or more, below this
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)  # no help desk reported a ticket before this
+# PostgreSQL refuses NUL in text and JSON, and a lone UTF-16 surrogate cannot be encoded at all.
+_UNSTORABLE_RE = re.compile("[\x00\ud800-\udfff]")
 _MONEY_RE = re.compile(r"^\s*(?:([A-Za-z]{3})\s*)?([-+]?\d+(?:[.,]\d{1,2})?)\s*(?:([A-Za-z]{3}))?\s*$")
 
 
@@ -68,6 +72,10 @@ def evidence_validate(*, fields: Iterable[EvidenceField], values: Mapping[str, A
             elif requirement == Requirement.RECOMMENDED:
                 missing.append(key)
             continue
+        problem = unstorable(raw)
+        if problem:
+            errors[f"evidence.{key}"] = [f"{field.label} {problem}"]
+            continue
         try:
             cleaned[key] = clean_value(field, raw)
         except ValidationError as exc:
@@ -80,6 +88,22 @@ def evidence_validate(*, fields: Iterable[EvidenceField], values: Mapping[str, A
 
     completeness = round(given / counted, 3) if counted else 1.0
     return EvidenceResult(values=cleaned, completeness=completeness, missing_recommended=missing)
+
+
+def unstorable(value: Any) -> str:
+    """Why a value (text, or text inside a list or object) cannot be stored, or "" when it can."""
+    if isinstance(value, str):
+        found = _UNSTORABLE_RE.search(value)
+        if found is None:
+            return ""
+        if found.group() == "\x00":
+            return "contains a NUL character (\\u0000), which cannot be stored; remove it."
+        return "contains a lone UTF-16 surrogate (such as \\ud800), which is not text; send valid Unicode."
+    if isinstance(value, dict):
+        return next(filter(None, (unstorable(k) or unstorable(v) for k, v in value.items())), "")
+    if isinstance(value, list):
+        return next(filter(None, map(unstorable, value)), "")
+    return ""
 
 
 def evidence_completeness(*, fields: Iterable[EvidenceField], values: Mapping[str, Any]) -> float:
@@ -127,7 +151,11 @@ def _clean_number(field: EvidenceField, raw: Any) -> int | float:
     except InvalidOperation:
         raise ValidationError(f"{field.label} must be a number (for example 42 or 3.5); got '{raw}'.") from None
     if not number.is_finite():
-        raise ValidationError(f"{field.label} must be a finite number.")
+        raise ValidationError(f"{field.label} must be a finite number (for example 42 or 3.5); got '{raw}'.")
+    if number < 0:
+        raise ValidationError(f"{field.label} must be 0 or more; got {raw}.")
+    if number >= NUMBER_MAX:
+        raise ValidationError(f"{field.label} must be below {NUMBER_MAX:,.0f}; got {raw}.")
     return int(number) if number == number.to_integral_value() else float(number)
 
 
@@ -142,24 +170,37 @@ def _clean_money(field: EvidenceField, raw: Any) -> dict[str, str]:
         amount_raw = match.group(2).replace(",", ".")
         currency = match.group(1) or match.group(3) or currency
     try:
-        amount = Decimal(str(amount_raw)).quantize(Decimal("0.01"))
+        exact = Decimal(str(amount_raw).strip())
     except (InvalidOperation, TypeError):
-        raise ValidationError(f"{field.label} must have a numeric amount; got '{amount_raw}'.") from None
-    if amount < 0:
-        raise ValidationError(f"{field.label} cannot be negative.")
+        raise ValidationError(f"{field.label} must have a numeric amount such as 49.99; got '{amount_raw}'.") from None
+    if not exact.is_finite() or abs(exact) >= NUMBER_MAX:
+        raise ValidationError(
+            f"{field.label} must have a finite amount below {NUMBER_MAX:,.0f} such as 49.99; got '{amount_raw}'."
+        )
+    if exact < 0:
+        raise ValidationError(f"{field.label} cannot be negative; got {amount_raw}.")
+    amount = exact.quantize(Decimal("0.01")) + 0  # + 0 turns -0.00 into 0.00
     if not re.fullmatch(r"[A-Za-z]{3}", currency):
         raise ValidationError(f"{field.label} currency must be a 3-letter ISO code such as USD; got '{currency}'.")
     return {"amount": str(amount), "currency": currency.upper()}
 
 
 def _clean_datetime(field: EvidenceField, raw: Any) -> str:
-    value = raw if isinstance(raw, datetime) else parse_datetime(str(raw).strip())
+    expected = f"{field.label} must be a date and time such as 2026-11-02T14:30 or 2026-11-02T14:30:00Z; got '{raw}'."
+    try:
+        value = raw if isinstance(raw, datetime) else parse_datetime(str(raw).strip())
+    except ValueError:  # well formed but impossible, such as 2026-02-30 or month 13
+        raise ValidationError(f"{field.label} is not a real date and time; got '{raw}'.") from None
     if value is None:
-        raise ValidationError(
-            f"{field.label} must be a date and time such as 2026-11-02T14:30 or 2026-11-02T14:30:00Z; got '{raw}'."
-        )
-    if timezone.is_naive(value):
-        value = timezone.make_aware(value, timezone.get_current_timezone())
+        raise ValidationError(expected)
+    try:
+        if timezone.is_naive(value):
+            value = timezone.make_aware(value, timezone.get_current_timezone())
+        in_range = value.astimezone(UTC) >= EARLIEST
+    except (OverflowError, ValueError):
+        in_range = False
+    if not in_range:
+        raise ValidationError(f"{field.label} must be after {EARLIEST:%Y-%m-%d}; got '{raw}'.")
     return value.isoformat()
 
 

@@ -22,6 +22,7 @@ from django.db.models import Prefetch, Q
 from django.utils import timezone
 
 from tickets.clustering.services import tickets_assignment_enqueue
+from tickets.clusters.attach import tickets_attach_to_clusters
 from tickets.clusters.services import cluster_refresh_counters, ticket_attach_to_cluster
 from tickets.intake.services import ticket_create, ticket_validate
 from tickets.models import (
@@ -37,6 +38,7 @@ from tickets.models import (
     TicketType,
 )
 from tickets.queue import after_commit
+from tickets.retry import retry_transaction
 
 BULK_MAX = 1000
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
@@ -172,7 +174,14 @@ def ticket_upsert(
         if not Ticket.objects.filter(source=source, external_id=external_id).exists():
             raise
     subject, result = ticket_validate(
-        subject=subject, feedback_kind=kind, ticket_type=ticket_type, evidence=evidence, fields=evidence_fields
+        subject=subject,
+        feedback_kind=kind,
+        ticket_type=ticket_type,
+        evidence=evidence,
+        fields=evidence_fields,
+        description=description,
+        reported_at=reported_at,
+        external_id=external_id,
     )
     with transaction.atomic():
         ticket = Ticket.objects.select_for_update().get(source=source, external_id=external_id)
@@ -208,8 +217,9 @@ def ticket_bulk_upsert(*, items: Sequence[dict[str, Any]]) -> list[ItemResult]:
         raise ValidationError({"tickets": [f"At most {BULK_MAX} tickets per request; got {len(items)}."]})
     for attempt in range(3):
         try:
-            with transaction.atomic():
-                return _bulk_upsert_once(items)
+            # Deadlocks with the clustering engine are retried too (both lock tickets in id order, so
+            # they are rare; PostgreSQL may still pick this transaction to break a wider cycle).
+            return retry_transaction(lambda: _bulk_upsert_once(items), what="Bulk upsert")
         except IntegrityError:
             # Another request inserted one of these keys between our read and our
             # insert; re-read and go again (those rows are now updates).
@@ -235,6 +245,7 @@ def _bulk_upsert_once(items: Sequence[dict[str, Any]]) -> list[ItemResult]:
         (row["source"], row["external_id"]): row
         for row in Ticket.objects.select_for_update()
         .filter(existing_query)
+        .order_by("pk")  # the engine claims tickets in id order too: one lock order, no deadlock
         .values("id", "source", "external_id", "customer_id", "status", "reported_at", "cluster_id")
     }
 
@@ -275,6 +286,9 @@ def _bulk_upsert_once(items: Sequence[dict[str, Any]]) -> list[ItemResult]:
                 ticket_type=ticket_type,
                 evidence=item.get("evidence"),
                 fields=fields_by_type.get(type_key, []),
+                description=item.get("description") or "",
+                reported_at=item.get("reported_at"),
+                external_id=item["external_id"],
             )
         except ValidationError as exc:
             errors.update(exc.message_dict)
@@ -439,11 +453,7 @@ def _bulk_follow_up(rows: list[dict[str, Any]]) -> None:
         if r["cluster"] is not None and (not r["before"] or r["before"]["cluster_id"] != r["cluster"].pk)
     ]
     if attach:
-        tickets = Ticket.objects.in_bulk([r["result"].ticket_id for r in attach])
-        for r in attach:
-            ticket_attach_to_cluster(
-                ticket=tickets[r["result"].ticket_id], cluster=r["cluster"], source=AssignmentSource.IMPORT
-            )
+        tickets_attach_to_clusters(placements=[(r["result"].ticket_id, r["cluster"]) for r in attach])
     moved = {
         r["before"]["cluster_id"]
         for r in rows

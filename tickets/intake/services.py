@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from tickets.clustering.services import ticket_assignment_enqueue
 from tickets.clusters.services import ticket_attach_to_cluster
-from tickets.intake.evidence import EvidenceResult, evidence_validate
+from tickets.intake.evidence import EARLIEST, EvidenceResult, evidence_validate, unstorable
 from tickets.models import (
     AssignmentSource,
     BugCluster,
@@ -27,6 +27,7 @@ from tickets.models import (
 from tickets.queue import after_commit
 
 WEB_SOURCE = "web"
+REPORTED_AT_TOLERANCE = timedelta(minutes=5)  # a help desk's clock may run a little ahead
 
 
 def ticket_create(
@@ -56,7 +57,14 @@ def ticket_create(
     clustering engine assigns the ticket after commit.
     """
     subject, result = ticket_validate(
-        subject=subject, feedback_kind=feedback_kind, ticket_type=ticket_type, evidence=evidence, fields=evidence_fields
+        subject=subject,
+        feedback_kind=feedback_kind,
+        ticket_type=ticket_type,
+        evidence=evidence,
+        fields=evidence_fields,
+        description=description,
+        reported_at=reported_at,
+        external_id=external_id,
     )
     now = timezone.now()
     # A lone INSERT is its own transaction; wrapping it in BEGIN/COMMIT would cost two more round
@@ -94,10 +102,14 @@ def ticket_validate(
     ticket_type: TicketType | None,
     evidence: dict[str, Any] | None,
     fields: list | None = None,
+    description: str = "",
+    reported_at: datetime | None = None,
+    external_id: str | None = None,
 ) -> tuple[str, EvidenceResult]:
     """Check what a ticket is filed with; return the clean subject and evidence or raise ValidationError.
 
     `fields` (the type's evidence fields) may be given by callers that validate many tickets of one type.
+    Every value is checked before anything is written, so a refused ticket is never stored.
     """
     errors: dict[str, list[str]] = {}
     subject = (subject or "").strip()
@@ -105,6 +117,14 @@ def ticket_validate(
         errors["subject"] = ["A subject is required: one line saying what the customer sees."]
     elif len(subject) > 255:
         errors["subject"] = [f"The subject must be at most 255 characters (got {len(subject)})."]
+    for name, text in (("subject", subject), ("description", description), ("external_id", external_id)):
+        problem = unstorable(text)
+        if problem:
+            errors[name] = [f"The {name.replace('_', ' ')} {problem}"]
+    if reported_at is not None and not (EARLIEST <= reported_at <= timezone.now() + REPORTED_AT_TOLERANCE):
+        errors["reported_at"] = [
+            f"reported_at must be between {EARLIEST:%Y-%m-%d} and now; got {reported_at.isoformat()}."
+        ]
     if feedback_kind not in _FEEDBACK_KINDS:
         errors["feedback_kind"] = [
             f"'{feedback_kind}' is not a feedback kind; choose one of: {', '.join(FeedbackKind.values)}."

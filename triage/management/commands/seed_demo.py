@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC
 
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
 from django.utils.dateparse import parse_datetime
 from tqdm import tqdm
 
@@ -38,6 +40,12 @@ class Command(BaseCommand):
         group.add_argument(
             "--reset", action="store_true", help="delete all tickets, clusters and customers first (keeps users)"
         )
+        parser.add_argument(
+            "--allow-production-database",
+            action="store_true",
+            help="seed although DEMO_DATA_ALLOWED is off (DEBUG off and not the embedded SQLite database): "
+            f"creates logins with the published password '{DEMO_PASSWORD}', and --reset deletes every ticket",
+        )
         parser.add_argument("--no-progress", action="store_true", help="no progress bar")
         parser.add_argument(
             "--no-clustering",
@@ -46,6 +54,14 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
+        if not settings.DEMO_DATA_ALLOWED and not options["allow_production_database"]:
+            database = connection.settings_dict.get("NAME")
+            raise CommandError(
+                f"Refusing to load demo data into '{database}': DEBUG is off and it is not the embedded SQLite "
+                f"database, so this looks like production. The demo creates users such as 'admin' with the "
+                f"published password '{DEMO_PASSWORD}', and --reset deletes every ticket, cluster and customer. "
+                "For a demo stack set DEMO_DATA_ALLOWED=true or pass --allow-production-database."
+            )
         tickets = options["tickets"]
         if not 0 <= tickets <= MAX_TICKETS:
             raise CommandError(f"--tickets must be between 0 and {MAX_TICKETS:,}; got {tickets:,}.")
