@@ -366,6 +366,43 @@ def test_fusion_moves_the_words_similarity_by_meaning_and_the_ratio_test_picks_a
     assert ranking.distinct_in_meaning({1: None, 2: None}) is None
 
 
+def test_a_cosine_counts_only_as_far_as_it_stands_above_the_tickets_own_background():
+    # Fewer open clusters than the background needs: the fixed centre.
+    assert ranking.meaning_centre([0.9, 0.8]) is None
+    # A report in a product-wide template is close to everything (0.8): 0.85 is no evidence, it lowers the words'.
+    template = ranking.meaning_centre([0.8] * 12)
+    assert template == pytest.approx(0.8 + ranking.MEANING_BACKGROUND_OFFSET)
+    assert ranking.fuse(0.4, 0.85, centre=template) < 0.4 < ranking.fuse(0.4, 0.85)
+    # A report far from most others (0.3): the same 0.85 is strong evidence.
+    assert ranking.fuse(0.4, 0.85, centre=ranking.meaning_centre([0.3] * 12)) > ranking.fuse(0.4, 0.85)
+
+
+def _scored(*rows):
+    return [(score, score, cluster_id, None, []) for score, cluster_id in rows]
+
+
+def test_a_cluster_nearest_in_words_and_in_meaning_joins_below_the_usual_threshold():
+    scored = _scored((0.45, 1), (0.3, 2))
+    joined = ranking._agreement_joins(scored, {1: 0.5, 2: 0.3}, {1: 0.8, 2: 0.6}, centre=0.7)
+    assert joined[0][0] == ranking.JOIN_THRESHOLD and ranking.AGREEMENT_REASON in joined[0][4]
+    # Another cluster closer in meaning, or in words, or a meaning under the centre: no agreement, no join.
+    assert ranking._agreement_joins(scored, {1: 0.5, 2: 0.3}, {1: 0.8, 2: 0.85}, centre=0.7)[0][0] == 0.45
+    assert ranking._agreement_joins(scored, {1: 0.5, 2: 0.6}, {1: 0.8, 2: 0.6}, centre=0.7)[0][0] == 0.45
+    assert ranking._agreement_joins(scored, {1: 0.5, 2: 0.3}, {1: 0.8, 2: 0.6}, centre=0.82)[0][0] == 0.45
+    # Under the agreement floor the clusters stay apart whatever the agreement.
+    low = _scored((ranking.AGREEMENT_FLOOR - 0.01, 1))
+    assert ranking._agreement_joins(low, {1: 0.5}, {1: 0.9}, centre=0.7) == low
+
+
+def test_the_cluster_nearest_in_meaning_is_always_among_the_first_five_offered():
+    scored = _scored(*((1.0 - n / 10, n) for n in range(8)))
+    cosines = dict.fromkeys(range(8), 0.4) | {7: 0.9}
+    shown = [s[2] for s in ranking._nearest_in_meaning_shown(scored, cosines)]
+    assert shown[: ranking.MEANING_SHOWN_BY] == [0, 1, 2, 3, 7] and sorted(shown) == list(range(8))
+    near = dict.fromkeys(range(8), 0.4) | {2: 0.9}  # already shown: the order stays
+    assert ranking._nearest_in_meaning_shown(scored, near) == scored
+
+
 def test_the_ticket_text_puts_the_subject_first_and_reads_free_text_evidence():
     text = semantic.ticket_text(
         subject="Checkout fails",

@@ -193,8 +193,12 @@ def _assign_waiting(
                 if opening.candidate.cluster.kind == kind and covered is not None:
                     found[opening.key] = (covered, 0.0)
                     candidates[opening.key] = opening.candidate
-            scorer, only = (meaning.scorer(ticket.pk), meaning.semantic_only) if meaning else (None, False)
-            matches = ranking.score(query, found, candidates, stats, ticket.reported_at, rank_limit, scorer, only)
+            scorer, only, centre = (None, False, None)
+            if meaning is not None:
+                scorer, only, centre = meaning.scorer(ticket.pk), meaning.semantic_only, meaning.centre(ticket.pk)
+            matches = ranking.score(
+                query, found, candidates, stats, ticket.reported_at, rank_limit, scorer, only, centre
+            )
         best = matches[0] if matches and matches[0].score >= JOIN_THRESHOLD else None
         if best is not None:
             opening = opened_by.get(id(best.cluster))
@@ -217,7 +221,7 @@ def _assign_waiting(
         index.profile_add(candidate, ticket.pk, features)
         if meaning is not None:  # later tickets of the batch see its vector in its cluster
             opening = opened_by.get(id(best.cluster))
-            meaning.fold(opening.key if opening else best.cluster.pk, ticket.pk)
+            meaning.fold(opening.key if opening else best.cluster.pk, ticket.pk, kind)
     for ticket_id in _write(joins, opened, watermark, meaning):
         # The cluster stopped taking tickets (merged, closed) or the ticket was placed meanwhile.
         results[ticket_id] = ticket_assign(ticket_id=ticket_id, rank_limit=rank_limit)

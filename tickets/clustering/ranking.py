@@ -57,6 +57,15 @@ OPENED_ALONE = "opened a new cluster: no similar cluster of its kind"
 MEANING_CENTRE, MEANING_WEIGHT = 0.75, 0.5
 MEANING_DISTINCT, MEANING_MARGIN, MEANING_RUNNER_UP_FLOOR, MEANING_DISTINCT_TEXT = 0.5, 0.3, 0.2, 0.55
 MEANING_REASON_MIN = 0.5  # cosines from here on are named in the reasons
+# The centre is the ticket's own when it has one: how close it is to its MEANING_BACKGROUND nearest open clusters on
+# average, plus MEANING_BACKGROUND_OFFSET (cross-domain similarity local scaling). Reports written in one template,
+# or about one product, are close to everything; a cosine counts only as far as it stands above that background.
+MEANING_BACKGROUND, MEANING_BACKGROUND_OFFSET = 10, 0.2
+# Words and meaning fail differently, so their agreement is evidence: a cluster that is the nearest by both, closer
+# in meaning than the ticket's centre, joins from AGREEMENT_FLOOR on (instead of JOIN_THRESHOLD).
+AGREEMENT_FLOOR = 0.40
+AGREEMENT_REASON = "nearest in words and in meaning"
+MEANING_SHOWN_BY = 5  # the candidate nearest in meaning is among the first this many shown, whatever its score
 RECENT_DAYS, RECENT_BONUS = 14, 0.03
 STALE_DAYS, STALE_PENALTY = 180, 0.05
 
@@ -213,17 +222,21 @@ def score(
     limit: int,
     meaning: Callable[[int], float | None] | None = None,
     semantic_only: bool = False,
+    centre: float | None = None,
 ) -> list[Match]:
     """Score the retrieved candidates of one ticket against its features; the best `limit`, best first.
 
     `meaning` gives the cosine of the ticket's vector with a candidate's (None without one), when the
-    engine has a model; `semantic_only` leaves the words out of the text similarity (replays compare signals).
+    engine has a model, and `centre` the ticket's own centre for it (`meaning_centre`; MEANING_CENTRE
+    without one); `semantic_only` leaves the words out of the text similarity (replays compare signals).
     """
+    centre = MEANING_CENTRE if centre is None else centre
     features, idf = query.features, query.idf
     scorer = Scorer(query, stats)
     scored = []
     cosines = {cluster_id: meaning(cluster_id) for cluster_id in found} if meaning else {}
     distinct = distinct_in_meaning(cosines)
+    lexicals: dict[int, float] = {}
     for cluster_id, (covered, _) in found.items():
         profile = candidates.get(cluster_id)
         if profile is None or profile.status not in ASSIGNABLE_CLUSTER_STATUSES:
@@ -235,7 +248,8 @@ def score(
         score, reasons = evidence_score(features, profile, stats)
         lexical = text
         cosine = cosines.get(cluster_id)
-        text = fuse(lexical, cosine, semantic_only=semantic_only)
+        lexicals[cluster_id] = lexical
+        text = fuse(lexical, cosine, semantic_only=semantic_only, centre=centre)
         if cluster_id == distinct:
             text = max(text, MEANING_DISTINCT_TEXT)
             reasons.insert(0, f"meaning similar {cosine:.2f}, closer than any other cluster")
@@ -259,19 +273,63 @@ def score(
         scored.append((round(score, 4), round(text, 4), cluster_id, profile, reasons))
     # Ties go to the newest cluster; clusters a batch opened (ids below zero until written) are the newest.
     scored.sort(key=lambda s: (-s[0], -s[1], -(s[2] if s[2] > 0 else math.inf)))
+    if cosines and not semantic_only:
+        scored = _agreement_joins(scored, lexicals, cosines, centre)
+        scored = _nearest_in_meaning_shown(scored, cosines)
     return [
         Match(cluster=profile.cluster, score=score, text_similarity=text, reasons=reasons)
         for score, text, _, profile, reasons in scored[:limit]
     ]
 
 
-def fuse(lexical: float, cosine: float | None, *, semantic_only: bool = False) -> float:
-    """The text similarity scoring uses: the words' alone without a vector, else moved by the meaning's."""
+def _agreement_joins(scored: list, lexicals: dict[int, float], cosines: dict, centre: float) -> list:
+    """The best candidate joins from AGREEMENT_FLOOR when it is the nearest both in words and in meaning, and
+    closer in meaning than the ticket's centre (a different error code still keeps it apart: it is capped lower)."""
+    if not scored or not AGREEMENT_FLOOR <= scored[0][0] < JOIN_THRESHOLD:
+        return scored
+    score, text, cluster_id, profile, reasons = scored[0]
+    cosine = cosines.get(cluster_id)
+    shown = {s[2] for s in scored}
+    if cosine is None or cosine < centre:
+        return scored
+    if any(c is not None and c > cosine for cid, c in cosines.items() if cid != cluster_id and cid in shown):
+        return scored
+    if any(v > lexicals[cluster_id] for cid, v in lexicals.items() if cid != cluster_id):
+        return scored
+    return [(JOIN_THRESHOLD, text, cluster_id, profile, [*reasons, AGREEMENT_REASON]), *scored[1:]]
+
+
+def _nearest_in_meaning_shown(scored: list, cosines: dict) -> list:
+    """Words and meaning miss different duplicates: the candidate nearest in meaning is shown among the first
+    MEANING_SHOWN_BY, in the last of those places if its score would put it lower."""
+    ranked = [(cosines[s[2]], n) for n, s in enumerate(scored) if cosines.get(s[2]) is not None]
+    if not ranked:
+        return scored
+    _, position = max(ranked, key=lambda p: (p[0], -p[1]))
+    if position < MEANING_SHOWN_BY:
+        return scored
+    scored = list(scored)
+    scored.insert(MEANING_SHOWN_BY - 1, scored.pop(position))
+    return scored
+
+
+def fuse(lexical: float, cosine: float | None, *, semantic_only: bool = False, centre: float = MEANING_CENTRE) -> float:
+    """The text similarity scoring uses: the words' alone without a vector, else moved by the meaning's distance
+    from `centre` (the ticket's own, see `meaning_centre`)."""
     if cosine is None:
         return 0.0 if semantic_only else lexical
     if semantic_only:
         return max(0.0, min(cosine, 1.0))
-    return max(0.0, min(lexical + MEANING_WEIGHT * (cosine - MEANING_CENTRE), 1.0))
+    return max(0.0, min(lexical + MEANING_WEIGHT * (cosine - centre), 1.0))
+
+
+def meaning_centre(background: list[float]) -> float | None:
+    """The ticket's centre from its cosines with the open clusters nearest to it in meaning (any order); None
+    (MEANING_CENTRE is used) while there are fewer than MEANING_BACKGROUND of them to tell its background."""
+    nearest = sorted(background, reverse=True)[:MEANING_BACKGROUND]
+    if len(nearest) < MEANING_BACKGROUND:
+        return None
+    return sum(nearest) / len(nearest) + MEANING_BACKGROUND_OFFSET
 
 
 def distinct_in_meaning(cosines: dict[int, float | None]) -> int | None:

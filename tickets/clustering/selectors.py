@@ -48,11 +48,11 @@ def rank(
     if not found:
         return []
     candidates = storage.candidates(found)
-    scorer, only = None, False
+    scorer, only, centre = None, False, None
     if meaning is not None:
         meaning.load(candidates)
-        scorer, only = meaning.scorer(0), meaning.semantic_only
-    matches = ranking.score(query, found, candidates, stats, now or timezone.now(), limit, scorer, only)
+        scorer, only, centre = meaning.scorer(0), meaning.semantic_only, meaning.centre(0)
+    matches = ranking.score(query, found, candidates, stats, now or timezone.now(), limit, scorer, only, centre)
     if full_clusters and matches:
         loaded = BugCluster.objects.select_related("owner", "ticket_type").in_bulk([m.cluster.pk for m in matches])
         for match in matches:

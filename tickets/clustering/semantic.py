@@ -20,7 +20,7 @@ from contextlib import contextmanager
 import numpy as np
 from django.db import transaction
 
-from tickets.clustering import embeddings
+from tickets.clustering import embeddings, ranking
 from tickets.clustering.features import TEXT_EVIDENCE_KEYS
 from tickets.clustering.vectors import (
     ClusterVectors,
@@ -79,6 +79,8 @@ class Meaning:
         self.clusters: dict[int, ClusterVectors] = {}  # cluster id (below zero: opened by this batch) -> vectors
         self.fresh: dict[int, np.ndarray] = {}  # vectors encoded now, to store with the batch
         self.matrix = open_clusters(model, dimension)
+        self.neighbourhood: dict[int, tuple[str, list[tuple[int, float]]]] = {}  # key -> kind, nearest clusters
+        self.changed: dict[int, str] = {}  # clusters this batch opened or added to (newer than the matrix) -> kind
 
     # -- building ------------------------------------------------------------------------------
 
@@ -158,10 +160,14 @@ class Meaning:
                 by_kind.setdefault(kind, []).append(n)
         for kind, positions in by_kind.items():
             queries = np.stack([self.vectors[keys[n]] for n in positions])
-            near = self.matrix.nearest(kind, queries, k=NEIGHBOURS, floor=NEIGHBOUR_FLOOR, exclude=frozenset(exclude))
+            # Enough neighbours for each ticket's background even if the batch changes some of them (`centre`).
+            reach = max(NEIGHBOURS, ranking.MEANING_BACKGROUND) + len(keys)
+            near = self.matrix.nearest(kind, queries, k=reach, floor=-1.0, exclude=frozenset(exclude))
             for n, neighbours in zip(positions, near, strict=True):
-                for cluster_id, _ in neighbours:
-                    founds[n].setdefault(cluster_id, (0.0, 0.0))
+                self.neighbourhood[keys[n]] = (kind, neighbours)
+                for cluster_id, cosine in neighbours[:NEIGHBOURS]:
+                    if cosine >= NEIGHBOUR_FLOOR:
+                        founds[n].setdefault(cluster_id, (0.0, 0.0))
 
     def load(self, cluster_ids) -> None:
         """The semantic profiles of candidates not read yet.
@@ -191,6 +197,23 @@ class Meaning:
             return None
         return cluster.similarity(vector)
 
+    def centre(self, key: int | None) -> float | None:
+        """The ticket's centre for the meaning's cosines (`ranking.meaning_centre`), from its nearest open clusters.
+
+        Clusters this batch opened or added to are taken as they are now, not as the matrix held them
+        when the batch began, so a batch gives the same centre as one ticket at a time.
+        """
+        if key not in self.neighbourhood:
+            return None
+        kind, neighbours = self.neighbourhood[key]
+        vector = self.vectors[key]
+        background = [cosine for cluster_id, cosine in neighbours if cluster_id not in self.changed]
+        for cluster_id, cluster_kind in self.changed.items():
+            centroid = self.clusters[cluster_id].centroid() if cluster_kind == kind else None
+            if centroid is not None:
+                background.append(float(centroid @ vector))
+        return ranking.meaning_centre(background)
+
     def scorer(self, key: int | None) -> Callable[[int], float | None]:
         return lambda cluster_key: self.similarity(key, cluster_key)
 
@@ -205,8 +228,8 @@ class Meaning:
 
     # -- assignment ----------------------------------------------------------------------------
 
-    def fold(self, cluster_key: int, ticket_id: int) -> None:
-        """The batch put a ticket in a cluster (or opened one with it): later tickets see its vector there."""
+    def fold(self, cluster_key: int, ticket_id: int, kind: str) -> None:
+        """The batch put a ticket in a cluster of `kind` (or opened one with it): later tickets see its vector there."""
         vector = self.vectors.get(ticket_id)
         if vector is None:
             return
@@ -216,6 +239,7 @@ class Meaning:
                 return  # no stored profile to add to: the write rebuilds it from the stored vectors
             cluster = self.clusters[cluster_key] = ClusterVectors.empty(self.dimension)
         cluster.add(ticket_id, vector)
+        self.changed[cluster_key] = kind
 
     def write(self, members: dict[int, tuple[str, list[int]]], opened: set[int]) -> None:
         """Store the batch's new ticket vectors and its clusters' new profiles (cluster id -> kind, tickets).
