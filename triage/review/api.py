@@ -71,13 +71,13 @@ class VerdictSerializer(serializers.Serializer):
     url = serializers.URLField()
 
 
-class RequestQuoteSerializer(serializers.Serializer):
+class WeekRequestQuoteSerializer(serializers.Serializer):
     text = serializers.CharField(help_text="An excerpt of what the customer said.")
     customer = serializers.CharField(allow_blank=True)
     segment = serializers.CharField(allow_blank=True)
 
 
-class TrendingRequestSerializer(serializers.Serializer):
+class WeekTrendingRequestSerializer(serializers.Serializer):
     cluster_id = serializers.IntegerField()
     title = serializers.CharField()
     tickets = serializers.IntegerField(help_text="Tickets asking for it this week (so far, for the current week).")
@@ -89,17 +89,17 @@ class TrendingRequestSerializer(serializers.Serializer):
     decision = serializers.CharField(allow_blank=True, help_text="Product's latest decision; empty when none yet.")
     status = serializers.CharField()
     status_label = serializers.CharField()
-    sample_quote = RequestQuoteSerializer(allow_null=True, help_text="The newest ticket in the customer's words.")
+    sample_quote = WeekRequestQuoteSerializer(allow_null=True, help_text="The newest ticket in the customer's words.")
     url = serializers.URLField()
 
 
-class OpenBugSerializer(serializers.Serializer):
+class WeekOpenBugSerializer(serializers.Serializer):
     cluster_id = serializers.IntegerField()
     title = serializers.CharField()
     priority = serializers.CharField(allow_blank=True)
 
 
-class AtRiskAccountSerializer(serializers.Serializer):
+class WeekAtRiskAccountSerializer(serializers.Serializer):
     customer_id = serializers.IntegerField()
     account = serializers.CharField()
     segment = serializers.CharField()
@@ -107,7 +107,7 @@ class AtRiskAccountSerializer(serializers.Serializer):
     csm = serializers.CharField(allow_blank=True, help_text="The account's CSM; empty when it has none.")
     reasons = serializers.ListField(child=serializers.CharField(), help_text="The signals that raised it.")
     open_bugs = serializers.IntegerField(help_text="Open bug clusters holding one of the account's tickets.")
-    worst_open_bug = OpenBugSerializer(allow_null=True, help_text="The most urgent of them.")
+    worst_open_bug = WeekOpenBugSerializer(allow_null=True, help_text="The most urgent of them.")
     handoff_id = serializers.IntegerField()
     handoff_type = serializers.CharField()
     urgency = serializers.CharField()
@@ -173,10 +173,10 @@ class ReviewReportSerializer(serializers.Serializer):
     bug_impact = BugImpactSerializer(many=True)
     new_bugs = NewBugSerializer(many=True)
     new_bug_count = serializers.IntegerField()
-    feature_requests_trending = TrendingRequestSerializer(many=True, help_text="The week's most-asked requests.")
+    feature_requests_trending = WeekTrendingRequestSerializer(many=True, help_text="The week's most-asked requests.")
     wins = VerdictSerializer(many=True, help_text="Fixes that reached a successful verdict this week.")
     fixes_not_working = VerdictSerializer(many=True)
-    at_risk_accounts = AtRiskAccountSerializer(
+    at_risk_accounts = WeekAtRiskAccountSerializer(
         many=True, help_text="Accounts flagged at risk this week, the biggest first (at most 10)."
     )
     at_risk_count = serializers.IntegerField(help_text="Accounts flagged at risk this week.")
