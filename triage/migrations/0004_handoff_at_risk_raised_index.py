@@ -5,16 +5,17 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('tickets', '0009_ticket_and_cluster_embeddings'),
-        ('triage', '0003_weekly_review'),
+        ("tickets", "0009_ticket_and_cluster_embeddings"),
+        ("triage", "0003_weekly_review"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='handoff',
-            index=models.Index(condition=models.Q(('kind', 'at_risk')), fields=['created_at'], name='handoff_at_risk_raised'),
+            model_name="handoff",
+            index=models.Index(
+                condition=models.Q(("kind", "at_risk")), fields=["created_at"], name="handoff_at_risk_raised"
+            ),
         ),
     ]
