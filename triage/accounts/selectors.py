@@ -196,15 +196,15 @@ def at_risk_accounts_for_week(
     compare_start = compare_start or week_start
     compare_end = compare_end or week_start
     this_week = Q(created_at__gte=week_start, created_at__lt=week_end)
-    open_bugs = BugCluster.objects.filter(
-        status__in=OPEN_CLUSTER_STATUSES,
-        kind=ClusterKind.BUG,
-        pk__in=Ticket.objects.filter(customer_id=OuterRef(OuterRef("customer_id"))).values("cluster_id"),
+    # From the account's tickets (its index) to their clusters (by primary key): a few hundred lookups per row.
+    hitting = Ticket.objects.filter(
+        customer_id=OuterRef("customer_id"), cluster__kind=ClusterKind.BUG, cluster__status__in=OPEN_CLUSTER_STATUSES
     ).order_by()
-    urgency = Case(When(priority="", then=Value("P9")), default=F("priority"))
-    worst = open_bugs.order_by(urgency, "-ticket_count", "pk").annotate(
-        b=JSONObject(id=F("pk"), title=F("title"), priority=F("priority"))
+    urgency = Case(When(cluster__priority="", then=Value("P9")), default=F("cluster__priority"))
+    worst = hitting.order_by(urgency, "-cluster__ticket_count", "cluster_id").annotate(
+        b=JSONObject(id=F("cluster_id"), title=F("cluster__title"), priority=F("cluster__priority"))
     )
+    counted = hitting.annotate(one=Value(1)).values("one").annotate(n=Count("cluster_id", distinct=True))
     handoffs = (
         Handoff.objects.filter(kind=HandoffKind.AT_RISK)
         .filter(this_week | Q(created_at__gte=compare_start, created_at__lt=compare_end))
@@ -213,9 +213,7 @@ def at_risk_accounts_for_week(
             in_week=Case(When(this_week, then=Value(True)), default=Value(False), output_field=BooleanField()),
             week_total=Coalesce(_raised(week_start, week_end), 0),
             compare_total=Coalesce(_raised(compare_start, compare_end), 0),
-            open_bugs=Coalesce(
-                Subquery(open_bugs.annotate(one=Value(1)).values("one").annotate(n=Count("pk")).values("n")[:1]), 0
-            ),
+            open_bugs=Coalesce(Subquery(counted.values("n")[:1]), 0),
             worst_bug=Subquery(worst.values("b")[:1], output_field=JSONField()),
         )
         .order_by("-in_week", "-customer__mrr", "-score", "-id")
