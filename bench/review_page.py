@@ -7,9 +7,11 @@ Works in a scratch database `<name>_bench_review` that it creates, migrates and 
 database in DATABASE_URL is not touched). It builds a year of history in bulk, in the organisation's
 time zone (Europe/Berlin): 20,000 bug clusters opened over the year (the oldest the biggest, sizes
 heavy-tailed), 1,000,000 tickets reported between each cluster's opening and now plus unclustered
-feature requests, 2,000 customers, the daily rollup, SLA clocks of the open clusters, breach,
-threshold and spike alerts, 2,000 measured fixes with their verdict history, cluster stories, a
-meeting record and the week's pattern snapshot (mined by the real task).
+feature requests (50,000 tickets in 500 feature-request clusters, a third of them decided), 2,000
+customers with about 6,500 at-risk handoffs over the year (about 125 a week), the daily rollup, SLA
+clocks of the open clusters, breach, threshold and spike alerts, 2,000 measured fixes with their
+verdict history, cluster stories, a meeting record and the week's pattern snapshot (mined by the real
+task).
 
 Then it asks for `/review/` (this week) as a product lead through Django's test client, in the
 same process, and reports the server time (the median of BENCH_RUNS requests after warming up; p95
@@ -34,7 +36,8 @@ from _scratch import drop_database, scratch_database  # noqa: E402
 
 TICKETS = int(os.environ.get("BENCH_TICKETS", 1_000_000))
 CLUSTERS = int(os.environ.get("BENCH_CLUSTERS", 20_000))
-FEATURE_REQUESTS = TICKETS // 20  # unclustered feedback on top of the clustered tickets
+FEATURE_REQUESTS = TICKETS // 20  # feature-request tickets on top of the bug tickets
+FEATURE_CLUSTERS = 500
 CUSTOMERS = 2_000
 FIXES = CLUSTERS // 10
 RUNS = int(os.environ.get("BENCH_RUNS", 30))
@@ -115,17 +118,62 @@ def build() -> None:
             """,
             [CUSTOMERS],
         )
+        # Feature requests: clusters of their own kind (the busiest ask most), a third of them decided.
+        cursor.execute(
+            """
+            INSERT INTO tickets_bugcluster (id, kind, title, summary, root_cause, status, priority, ticket_type_id,
+                owner_id, workaround, engineering_url, labels, ticket_count, created_at, updated_at, spike_details)
+            SELECT %s + g, 'feature_request', 'Bench request ' || g, '', '',
+                (ARRAY['new','acknowledged','in_progress'])[1 + g %% 3], '', %s, %s, '', '', '[]'::jsonb, 0,
+                now() - interval '365 days', now(), '{}'::jsonb
+            FROM generate_series(1, %s) g
+            """,
+            [CLUSTERS, feature_type, lead.pk, FEATURE_CLUSTERS],
+        )
+        cursor.execute(
+            """
+            INSERT INTO tickets_featurerequestdecision (cluster_id, decision, quarter, reason, decided_by_id,
+                decided_at)
+            SELECT %s + g, CASE WHEN g %% 2 = 0 THEN 'planned' ELSE 'under_consideration' END,
+                CASE WHEN g %% 2 = 0 THEN '2027-Q1' ELSE '' END, '', %s, now() - interval '30 days'
+            FROM generate_series(3, %s, 3) g
+            """,
+            [CLUSTERS, lead.pk, FEATURE_CLUSTERS],
+        )
         cursor.execute(
             """
             INSERT INTO tickets_ticket (source, external_id, subject, description, feedback_kind, ticket_type_id,
                 evidence, evidence_completeness, customer_id, status, reported_at, created_at, updated_at,
-                cluster_assigned_at, assignment_source, assignment_reasons, match_features)
+                cluster_id, cluster_assigned_at, assignment_source, assignment_reasons, match_features)
             SELECT 'bench-fr', 'FR-' || g, 'Please add an export to Excel', 'We need it for the board.',
-                'feature_request', %s, '{}'::jsonb, 1, 1 + g %% %s, 'new', t.at, t.at, t.at, t.at, '', '[]', '{}'
+                'feature_request', %s,
+                CASE WHEN g %% 2 = 0 THEN jsonb_build_object('customer_words', 'We rebuild the export by hand.')
+                     ELSE '{}'::jsonb END,
+                1, 1 + g %% %s, 'new', t.at, t.at, t.at,
+                %s + 1 + floor(%s * power(random(), 2))::int, t.at, 'engine', '[]', '{}'
             FROM generate_series(1, %s) g,
                 LATERAL (SELECT now() - interval '365 days' * random() + g * interval '0 s' AS at) t
             """,
-            [feature_type, CUSTOMERS, FEATURE_REQUESTS],
+            [feature_type, CUSTOMERS, CLUSTERS, FEATURE_CLUSTERS, FEATURE_REQUESTS],
+        )
+        # At-risk handoffs: each account flagged in one 30-day window of four, at a random moment of it.
+        cursor.execute(
+            """
+            INSERT INTO triage_handoff (customer_id, kind, window_start, handoff_type, urgency, score, triggers,
+                signals, evidence_ids, message, body, recipients, payload, deliveries, attempts, last_error, status,
+                intervention, result, result_note, created_at, sent_at)
+            SELECT c, 'at_risk', (now() - k * interval '30 days')::date, 'Save play: retention call', 'critical', 4,
+                '["churn_language"]'::jsonb,
+                '[{"name": "Churn or cancellation language", "summary": "in 2 tickets", "trigger": "churn_language",
+                   "weight": 3}]'::jsonb,
+                '[]'::jsonb, 'Customer ' || c, '', '[]'::jsonb, '{}'::jsonb, '{}'::jsonb, 1, '',
+                (ARRAY['open','acknowledged','intervened','closed'])[1 + (c + k) %% 4], '', '', '',
+                t.at, t.at
+            FROM generate_series(1, %s) c, generate_series(0, 12) k,
+                LATERAL (SELECT now() - (k + random()) * interval '30 days' + c * interval '0 s' AS at) t
+            WHERE (c + k) %% 4 = 0
+            """,
+            [CUSTOMERS],
         )
         cursor.execute(
             """
@@ -152,7 +200,9 @@ def build() -> None:
             [TIME_ZONE],
         )
         build_history(cursor, lead.pk)
-        cursor.execute("SELECT setval(pg_get_serial_sequence('tickets_bugcluster', 'id'), %s)", [CLUSTERS])
+        cursor.execute(
+            "SELECT setval(pg_get_serial_sequence('tickets_bugcluster', 'id'), %s)", [CLUSTERS + FEATURE_CLUSTERS]
+        )
         cursor.execute("SELECT setval(pg_get_serial_sequence('tickets_customer', 'id'), %s)", [CUSTOMERS])
         cursor.execute("VACUUM ANALYZE")  # as autovacuum keeps a live database: index-only scans work
 
@@ -303,8 +353,11 @@ def main() -> None:
         from django.contrib.auth import get_user_model
 
         from tickets.models import BugCluster, Ticket
+        from triage.accounts.models import Handoff
 
-        tickets, clusters = Ticket.objects.count(), BugCluster.objects.count()
+        tickets, clusters = Ticket.objects.count(), BugCluster.objects.filter(kind="bug").count()
+        requests = BugCluster.objects.filter(kind="feature_request").count()
+        handoffs = Handoff.objects.count()
         setup_test_environment()
         client = Client()
         client.force_login(get_user_model().objects.get(username="bench.lead"))
@@ -318,7 +371,10 @@ def main() -> None:
         with connection.execute_wrapper(count):
             page = client.get("/review/").content.decode()
         reference_ms, reference_p95, reference_cpu = median_ms(client, "/clusters/", RUNS)
-        shown = {key: f'id="section-{key}"' in page for key in ("top", "new", "fixes", "patterns", "slas", "trends")}
+        keys = ("top", "new", "fixes", "patterns", "slas", "trends", "requests", "accounts")
+        shown = {key: f'id="section-{key}"' in page for key in keys}
+        shown["request rows"] = 'id="row-requests-' in page
+        shown["at-risk rows"] = 'id="row-accounts-' in page
         print(
             f"review page: {review_ms:.1f} ms median ({review_p95:.1f} ms p95) in {len(statements)} "
             f"queries with {tickets:,} tickets and {clusters:,} clusters; cluster list reference {reference_ms:.1f} ms "
@@ -331,6 +387,8 @@ def main() -> None:
                     "benchmark": "review_page",
                     "tickets": tickets,
                     "clusters": clusters,
+                    "feature_request_clusters": requests,
+                    "at_risk_handoffs": handoffs,
                     "server_ms": round(review_ms, 1),
                     "server_p95_ms": round(review_p95, 1),
                     "server_cpu_ms": round(review_cpu, 1),

@@ -78,6 +78,7 @@ def busiest_clusters(
     compare_to: date,
     limit: int,
     weeks: list[date] = (),
+    among_few: bool = False,
 ) -> list:
     """The `limit` clusters of `clusters` with the most tickets on days `day_from`..`day_to` (then by id), each
     with `period_tickets` and `compare_tickets` (its tickets on `compare_from`..`compare_to`), and `weekly`:
@@ -86,7 +87,8 @@ def busiest_clusters(
     Ranks every cluster on the rollup's day index alone (an index-only scan, no join), keeps the best
     candidates and applies `clusters`' filters to those: one query. Only when the filters leave fewer
     than `limit` of a full candidate list (most busy clusters are of another kind) does a second query
-    rank the filtered clusters directly.
+    rank the filtered clusters directly. `among_few`: `clusters` are a small part of all clusters (feature
+    requests among bugs), so rank them directly at once: one query.
     """
     in_period = DailyClusterVolume.objects.filter(day__gte=day_from, day__lte=day_to)
 
@@ -118,6 +120,8 @@ def busiest_clusters(
             cluster.weekly = [getattr(cluster, name) for name in per_week]
         return found
 
+    if among_few:
+        return read(ranked(in_period.filter(cluster__in=clusters.values("pk")), limit))
     size = limit * BUSIEST_CANDIDATES
     found = read(ranked(in_period, size))
     if len(found) < limit and in_period.values("cluster_id").distinct().count() > size:

@@ -13,7 +13,8 @@ from zoneinfo import ZoneInfo
 from django.utils import timezone
 
 from metrics.services import rollup_rebuild
-from tickets.models import BugCluster, Customer, Ticket, TicketType
+from tickets.models import BugCluster, Customer, FeatureRequestDecision, Ticket, TicketType
+from triage.accounts.models import Handoff
 
 ZONE = "America/New_York"
 NOW = datetime(2026, 3, 11, 15, 0, tzinfo=ZoneInfo(ZONE))
@@ -120,5 +121,36 @@ def full_week(lead) -> dict:
     MeetingItem.objects.create(week=THIS_MONDAY, kind="decision", text="Ship behind a flag", cluster=clusters[1])
     ReportDelivery.objects.create(week=THIS_MONDAY, trigger="manual", recipients=["lead@example.com"])
     file(None, [local(THIS_MONDAY, 12)], kind="feature_request", type_key="feature_request")
+    request = ClusterFactory(title="Dark mode", kind="feature_request")
+    FeatureRequestDecision.objects.create(cluster=request, decision="planned", quarter="2027-Q1", decided_at=NOW)
+    asked = [local(THIS_MONDAY, 13), local(THIS_MONDAY + timedelta(days=1), 9)]
+    words = {"customer_words": "Our night shift needs it."}
+    file(request, asked, customer=customer, kind="feature_request", type_key="feature_request", evidence=words)
+    file(request, [local(LAST_MONDAY, 13)], kind="feature_request", type_key="feature_request")
+    at_risk = CustomerFactory(name="Acme Retail", mrr=4200, csm_owner=lead)
+    file(clusters[5], [local(LAST_MONDAY - timedelta(days=14), 9)], customer=at_risk)  # an open bug hitting it
+    handoff_at(at_risk, local(THIS_MONDAY, 15), reasons=[("Churn or cancellation language", "in 1 ticket")])
     rollup()
-    return {"clusters": clusters, "fresh": fresh, "fixed": fixed, "customer": customer}
+    return {"clusters": clusters, "fresh": fresh, "fixed": fixed, "customer": customer, "request": request}
+
+
+def handoff_at(customer: Customer, moment: datetime, *, kind: str = "at_risk", reasons=(), **fields) -> Handoff:
+    """An at-risk handoff (the alert to the CSM) raised at `moment`, as the hourly assessment writes it."""
+    handoff = Handoff.objects.create(
+        customer=customer,
+        kind=kind,
+        window_start=moment.date(),
+        handoff_type="Save play: retention call",
+        urgency="critical",
+        score=4,
+        signals=[
+            {"name": name, "summary": summary, "trigger": "churn_language", "weight": 3} for name, summary in reasons
+        ],
+        csm=customer.csm_owner,
+        message=customer.name,
+        body="",
+        **fields,
+    )
+    Handoff.objects.filter(pk=handoff.pk).update(created_at=moment)
+    handoff.refresh_from_db()
+    return handoff

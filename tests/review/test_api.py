@@ -31,6 +31,26 @@ def test_the_report_of_a_week_as_json(review_now, product_lead):
     assert body["decisions"][0]["text"] == "Ship behind a flag"
     assert body["previous_action_items"][0]["text"] == "Call Globex"
     assert body["ticket_trends"]["feedback_share_target"] == [0.05, 0.1]
+    request = body["feature_requests_trending"][0]
+    assert (request["title"], request["tickets"], request["previous_tickets"], request["customers"]) == (
+        "Dark mode",
+        2,
+        1,
+        1,
+    )
+    assert request["mrr"] == "9000.00" and request["decision"] == "Planned for 2027-Q1"
+    assert request["sample_quote"] == {"text": "Our night shift needs it.", "customer": "Globex", "segment": "SMB"}
+    assert request["url"].endswith(f"/feature-requests/{request['cluster_id']}/")
+    assert (body["at_risk_count"], body["at_risk_count_previous_week"]) == (1, 0)
+    account = body["at_risk_accounts"][0]
+    assert (account["account"], account["mrr"], account["csm"], account["handoff_status"]) == (
+        "Acme Retail",
+        "4200.00",
+        "Lee Lead",
+        "open",
+    )
+    assert account["reasons"] == ["Churn or cancellation language: in 1 ticket"] and account["open_bugs"] == 1
+    assert account["worst_open_bug"]["title"] == "Busy bug 5"
 
 
 def test_weeks_that_do_not_exist_or_have_not_started_are_404(review_now, product_lead):
@@ -59,3 +79,6 @@ def test_the_endpoint_is_in_the_openapi_document(client):
     operation = schema["paths"]["/api/v1/review/{week}/"]["get"]
     assert operation["operationId"] == "review_week_retrieve"
     assert "ReviewReport" in operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+    report = schema["components"]["schemas"]["ReviewReport"]["properties"]
+    assert {"feature_requests_trending", "at_risk_accounts", "at_risk_count"} <= set(report)
+    assert "worst_open_bug" in schema["components"]["schemas"]["WeekAtRiskAccount"]["properties"]

@@ -16,17 +16,19 @@ from playwright.sync_api import expect
 from tickets.clusters.services import cluster_create
 from tickets.intake.services import ticket_create
 from tickets.models import BugCluster, ClusterEvent, ClusterKind, ClusterStatus, Ticket
+from triage.accounts.models import Handoff
 from triage.review.weeks import ReviewWeek, week_current, week_of
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 LEAD = SimpleNamespace(username="lead")
+DEMO_TICKETS = 6000
 
 
-def seed_last_week() -> ReviewWeek:
+def seed_last_week(tickets: int = 400) -> ReviewWeek:
     """The demo, ending last Thursday afternoon: its "this week" is last week, complete, and the week after it
     is the current one."""
     end = week_current().previous.start + timedelta(days=3, hours=15)
-    call_command("seed_demo", tickets=400, until=end.isoformat(), no_progress=True, stdout=StringIO())
+    call_command("seed_demo", tickets=tickets, until=end.isoformat(), no_progress=True, stdout=StringIO())
     return week_of(end)
 
 
@@ -42,13 +44,35 @@ def busiest(week: ReviewWeek) -> list[BugCluster]:
     )
 
 
+def most_asked(week: ReviewWeek) -> BugCluster:
+    """The week's most-asked feature request, counted from the tickets themselves."""
+    in_week = Q(tickets__reported_at__gte=week.start, tickets__reported_at__lt=week.end)
+    return (
+        BugCluster.objects.filter(kind=ClusterKind.FEATURE_REQUEST)
+        .exclude(status=ClusterStatus.MERGED)
+        .annotate(n=Count("tickets", filter=in_week))
+        .filter(n__gt=0)
+        .order_by("-n", "pk")
+        .first()
+    )
+
+
+def flagged_this_week(week: ReviewWeek) -> list[Handoff]:
+    """The at-risk handoffs raised in the week, the biggest accounts first."""
+    return list(
+        Handoff.objects.filter(kind="at_risk", created_at__gte=week.start, created_at__lt=week.end)
+        .select_related("customer")
+        .order_by("-customer__mrr", "-score", "-id")
+    )
+
+
 def open_panel(cell, name: str):
     cell.locator("summary", has_text=name).click()
     return cell.locator("details.action", has=cell.page.locator("summary", has_text=name)).locator(".slot")
 
 
 def test_a_lead_runs_the_meeting_top_clusters_priority_merge_and_a_refusal(page, login, artifact_path):
-    week = seed_last_week()
+    week = seed_last_week(tickets=DEMO_TICKETS)  # the demo's size: a week of feature requests and at-risk alerts
     top = busiest(week)
     first = top[0]
     twin_ticket = Ticket.objects.filter(cluster=first).order_by("-reported_at").first()
@@ -69,6 +93,16 @@ def test_a_lead_runs_the_meeting_top_clusters_priority_merge_and_a_refusal(page,
     rows = page.locator('[data-section="top"] > li h3')
     expect(rows).to_have_count(len(top))
     assert rows.all_inner_texts() == [f"#{c.pk} {c.title}" for c in top]
+    asked = most_asked(week)
+    assert asked is not None
+    requests = page.locator('[data-section="requests"] tbody tr')
+    expect(requests.first).to_contain_text(f"#{asked.pk} {asked.title}")
+    expect(requests.first.locator('[data-field="decision"]')).not_to_be_empty()
+    flagged = page.locator('[data-section="accounts"] tbody tr')
+    expect(flagged.first).to_be_visible()
+    biggest = flagged_this_week(week)[0]
+    expect(flagged.first.get_by_role("rowheader")).to_have_text(biggest.customer.name)
+    expect(page.locator('[data-field="at-risk-total"]')).to_contain_text(f"{len(flagged_this_week(week))} accounts")
     page.evaluate("window.reviewMarker = 'no reload'")
 
     cell = page.locator(f"#cell-top-{first.pk}")

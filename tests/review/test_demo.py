@@ -31,7 +31,10 @@ def default_policies():
 def test_every_section_of_this_week_and_last_weeks_record_have_something(review_now, default_policies):
     out = StringIO()
     call_command("seed_demo", tickets=600, no_progress=True, stdout=out)  # clusters the history, then the review
-    assert "Weekly review: 2 new bugs in 2026-W11" in out.getvalue()
+    assert (
+        "Weekly review: 2 new bugs in 2026-W11" in out.getvalue()
+        and "at-risk accounts flagged in 2026-W11" in out.getvalue()
+    )
 
     page = review_page(week=week_current(), can_run=True)
 
@@ -58,5 +61,15 @@ def test_every_section_of_this_week_and_last_weeks_record_have_something(review_
     assert len(last_week) >= 3 and 0 < page.meeting.last_week_open < len(last_week)
     assert any(item.carried_from_id for item in last_week)  # carried over from two weeks ago
 
+    requests = page.data("requests").rows
+    assert requests and requests[0].tickets > 0
+    assert any(row.quote for row in requests) and any(row.customers for row in requests)
+    at_risk = page.data("accounts")
+    assert at_risk.rows and at_risk.total >= len(at_risk.rows)
+    assert all(week.start <= row.handoff.created_at < week.end for row in at_risk.rows)
+    assert any(row.open_bugs for row in at_risk.rows) and all(row.reasons for row in at_risk.rows)
+
     previous = review_page(week=week_current().previous, can_run=False)
     assert previous.data("top").rows and previous.meeting.last_week_actions and previous.meeting.decisions
+    assert previous.data("requests").rows
+    assert any(row.handoff.intervention for row in previous.data("accounts").rows)  # a CSM acted on it

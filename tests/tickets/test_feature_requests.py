@@ -13,7 +13,12 @@ from rest_framework.test import APIClient
 from tests.api.conftest import make_key
 from tests.api.test_webhooks import SECRET, Receiver
 from tests.tickets.factories import ClusterFactory, CustomerFactory, TicketFactory
-from tickets.feedback.requests import feature_request_details, feature_request_list, feature_requests_trending
+from tickets.feedback.requests import (
+    decision_text,
+    feature_request_details,
+    feature_request_list,
+    feature_requests_asked,
+)
 from tickets.feedback.services import feature_request_decide
 from tickets.models import ApiKey, TicketType, WebhookSubscription
 
@@ -157,14 +162,20 @@ def test_the_api_lists_requests_by_revenue_for_keys_and_roles(product_lead, outs
     assert decided.json()["decision"]["text"] == "Planned for 2027-Q2"
 
 
-def test_trending_feature_requests_for_a_week(requests):
+def test_what_was_asked_in_a_period_each_customer_once_with_the_newest_words_and_the_decision(requests):
     loud, rich = requests
+    request_ticket(rich, CustomerFactory(name="Old Co", mrr=5000), days_ago=20, customer_words="Long ago")
+    feature_request_decide(cluster=rich, decision="planned", quarter="2027-Q2", actor=None)
     now = timezone.now()
-    trending = feature_requests_trending(
-        week_start=now - timedelta(days=7), week_end=now, previous_start=now - timedelta(days=14)
+    asked = {c.title: c for c in feature_requests_asked(start=now - timedelta(days=7), end=now)}
+    assert (asked["SCIM provisioning"].asked_customers, asked["SCIM provisioning"].asked_mrr) == (2, 10100)
+    assert (asked["Dark mode"].asked_customers, asked["Dark mode"].asked_mrr) == (1, 100)
+    assert asked["SCIM provisioning"].asked_quote["words"] == "We need it"
+    assert decision_text(asked["SCIM provisioning"].latest_decision) == "Planned for 2027-Q2"
+    assert decision_text(asked["Dark mode"].latest_decision) == ""
+    earlier = {c.title: c for c in feature_requests_asked(start=now - timedelta(days=30), end=now - timedelta(days=7))}
+    assert (earlier["SCIM provisioning"].asked_customers, earlier["SCIM provisioning"].asked_quote["words"]) == (
+        1,
+        "Long ago",
     )
-    assert [(t.cluster.title, t.tickets, t.customers) for t in trending] == [
-        ("Dark mode", 6, 1),
-        ("SCIM provisioning", 3, 2),
-    ]
-    assert trending[1].revenue == 10100
+    assert earlier["Dark mode"].asked_customers == 0 and earlier["Dark mode"].asked_quote is None

@@ -1,5 +1,5 @@
 """Reads of feature requests: each request cluster weighed by the revenue that asks for it, with the mix of
-its evidence and the customers' own words, its decisions, its export, and what trended in a week.
+its evidence and the customers' own words, its decisions, its export, and what was asked in a week.
 
 Revenue represented is the MRR of the distinct customers with a ticket in the cluster, each customer
 counted once however often it asked (ARR = 12 x MRR). A list selector returns a queryset annotated for
@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Window
+from django.db.models import Count, F, JSONField, OuterRef, QuerySet, Subquery, Sum, TextField, Value, Window
 from django.db.models.fields.json import KT
-from django.db.models.functions import Coalesce, RowNumber
+from django.db.models.functions import Coalesce, JSONObject, NullIf, RowNumber
 
 from tickets.feedback.selectors import revenue_annotations
-from tickets.models import BugCluster, ClusterKind, FeatureRequestDecision, Ticket
+from tickets.models import BugCluster, ClusterKind, Customer, FeatureRequestDecision, Ticket
 
 MIX_KEYS = ("need_frequency", "workaround_difficulty", "revenue_impact")
 QUOTES_PER_REQUEST = 3
@@ -148,50 +148,55 @@ def feature_request_get(*, pk: int) -> BugCluster:
 # --- The weekly review's section ---------------------------------------------------
 
 
-@dataclass(frozen=True)
-class TrendingRequest:
-    """A feature request asked for in a week, against the week before."""
-
-    cluster: BugCluster
-    tickets: int
-    previous: int
-    customers: int
-    revenue: Decimal
-
-    @property
-    def change(self) -> int:
-        return self.tickets - self.previous
+def _latest_decision_json() -> Subquery:
+    newest = FeatureRequestDecision.objects.filter(cluster=OuterRef("pk")).order_by("-decided_at", "-id")
+    fields = JSONObject(decision=F("decision"), quarter=F("quarter"), reason=F("reason"))
+    return Subquery(newest.annotate(d=fields).values("d")[:1], output_field=JSONField())
 
 
-def feature_requests_trending(
-    *, week_start: datetime, week_end: datetime, previous_start: datetime, limit: int = 10
-) -> list[TrendingRequest]:
-    """Trending feature requests for a week: the requests asked for most between `week_start` and `week_end`
-    (by tickets), with the week before (`previous_start` to `week_start`), the customers who asked that week
-    and the revenue the request represents in all. Two queries."""
-    counts = (
-        Ticket.objects.filter(cluster__kind=ClusterKind.FEATURE_REQUEST, reported_at__gte=previous_start)
-        .filter(reported_at__lt=week_end)
+def decision_text(decision: dict | None) -> str:
+    """The latest decision (as annotated by `feature_requests_asked`) in a sentence; "" when none was taken."""
+    if not decision:
+        return ""
+    found = {key: decision.get(key) or "" for key in ("decision", "quarter", "reason")}
+    return FeatureRequestDecision(**found).text
+
+
+def customer_words() -> Coalesce:
+    """What the customer said on a ticket: their words from the evidence, else the ticket's description."""
+    said = NullIf(KT("evidence__customer_words"), Value(""))
+    return Coalesce(said, NullIf(F("description"), Value("")), output_field=TextField())
+
+
+def feature_requests_asked(*, start: datetime, end: datetime) -> QuerySet[BugCluster]:
+    """Feature-request clusters (not merged) annotated with what was asked between `start` and `end`:
+    `asked_customers` (distinct customers), `asked_mrr` (their MRR, each customer once), `asked_quote`
+    (the newest ticket in the customer's words: {words, customer, segment}), and `latest_decision`
+    ({decision, quarter, reason}, see `decision_text`). Each is a subquery over the request's own tickets of
+    the period (the cluster/reported_at index), so read only the few requests a page shows."""
+    period = Ticket.objects.filter(reported_at__gte=start, reported_at__lt=end)
+    in_period = period.filter(cluster_id=OuterRef("pk"))
+    askers = (
+        Customer.objects.filter(pk__in=period.filter(cluster_id=OuterRef(OuterRef("pk"))).values("customer_id"))
         .order_by()
-        .values("cluster_id")
-        .annotate(
-            tickets=Count("id", filter=Q(reported_at__gte=week_start)),
-            previous=Count("id", filter=Q(reported_at__lt=week_start)),
-            customers=Count("customer_id", distinct=True, filter=Q(reported_at__gte=week_start)),
-        )
-        .filter(tickets__gt=0)
-        .order_by("-tickets", "cluster_id")[:limit]
+        .annotate(one=Value(1))
+        .values("one")
     )
-    rows = {row["cluster_id"]: row for row in counts}
-    clusters = {c.pk: c for c in feature_request_list().filter(pk__in=rows)}
-    return [
-        TrendingRequest(
-            cluster=clusters[pk],
-            tickets=row["tickets"],
-            previous=row["previous"],
-            customers=row["customers"],
-            revenue=clusters[pk].revenue,
+    quote = (
+        in_period.annotate(words=customer_words())
+        .filter(words__isnull=False)
+        .order_by("-reported_at", "-id")
+        .annotate(q=JSONObject(words=F("words"), customer=F("customer__name"), segment=F("customer__segment")))
+        .values("q")[:1]
+    )
+    return (
+        BugCluster.objects.filter(kind=ClusterKind.FEATURE_REQUEST)
+        .exclude(status="merged")
+        .select_related("owner")
+        .annotate(
+            asked_customers=Coalesce(Subquery(askers.annotate(n=Count("pk")).values("n")[:1]), 0),
+            asked_mrr=Coalesce(Subquery(askers.annotate(s=Sum("mrr")).values("s")[:1]), Decimal(0)),
+            asked_quote=Subquery(quote, output_field=JSONField()),
+            latest_decision=_latest_decision_json(),
         )
-        for pk, row in rows.items()
-        if pk in clusters
-    ]
+    )

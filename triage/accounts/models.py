@@ -258,6 +258,8 @@ class Handoff(models.Model):
             ),
             models.Index(fields=["csm", "status"]),
             models.Index(fields=["customer", "-created_at"]),
+            # The weekly review reads the at-risk handoffs raised in a week.
+            models.Index(fields=["created_at"], name="handoff_at_risk_raised", condition=Q(kind="at_risk")),
         ]
 
     def __str__(self) -> str:

@@ -7,8 +7,21 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    Exists,
+    F,
+    JSONField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, JSONObject
 from django.utils import timezone
 
 from tickets.models import OPEN_CLUSTER_STATUSES, BugCluster, ClusterKind, Customer, Role, Ticket
@@ -58,9 +71,7 @@ def account_get(*, pk: int) -> Customer:
 def account_open_clusters(*, customer: Customer) -> list[BugCluster]:
     """Open bug clusters holding one of the account's tickets, highest priority and busiest first."""
     return list(
-        BugCluster.objects.filter(
-            status__in=OPEN_CLUSTER_STATUSES, kind=ClusterKind.BUG, tickets__customer=customer
-        )
+        BugCluster.objects.filter(status__in=OPEN_CLUSTER_STATUSES, kind=ClusterKind.BUG, tickets__customer=customer)
         .distinct()
         .select_related("owner")
         .order_by("priority", "-ticket_count", "-id")[:20]
@@ -69,9 +80,9 @@ def account_open_clusters(*, customer: Customer) -> list[BugCluster]:
 
 def account_recent_tickets(*, customer: Customer, limit: int = 15) -> list[Ticket]:
     return list(
-        Ticket.objects.filter(customer=customer).select_related("cluster", "ticket_type").order_by("-reported_at")[
-            :limit
-        ]
+        Ticket.objects.filter(customer=customer)
+        .select_related("cluster", "ticket_type")
+        .order_by("-reported_at")[:limit]
     )
 
 
@@ -148,25 +159,80 @@ class WeeklyAtRisk:
     customer: Customer
     reasons: list[str]
     is_open: bool
+    open_bugs: int = 0  # open bug clusters holding one of the account's tickets
+    worst_bug: dict | None = None  # the most urgent of them: {id, title, priority}
 
 
-def at_risk_accounts_for_week(*, week_start: datetime, week_end: datetime) -> list[WeeklyAtRisk]:
+@dataclass(frozen=True)
+class AtRiskWeek:
+    """The at-risk handoffs raised in a week (the biggest accounts first, at most the limit asked for), how many
+    were raised that week and how many in the period compared with it."""
+
+    rows: list[WeeklyAtRisk]
+    total: int
+    previous: int
+
+
+def _raised(start: datetime, end: datetime) -> Subquery:
+    """How many at-risk handoffs were raised in [start, end); an uncorrelated subquery, evaluated once."""
+    raised = Handoff.objects.filter(kind=HandoffKind.AT_RISK, created_at__gte=start, created_at__lt=end)
+    return Subquery(raised.order_by().values("kind").annotate(n=Count("pk")).values("n")[:1])
+
+
+def at_risk_accounts_for_week(
+    *,
+    week_start: datetime,
+    week_end: datetime,
+    compare_start: datetime | None = None,
+    compare_end: datetime | None = None,
+    limit: int | None = None,
+) -> AtRiskWeek:
     """At-risk accounts for a week: the at-risk handoffs raised between `week_start` and `week_end`, biggest
-    accounts first, each with its reasons and whether customer success still has it open. One query."""
-    handoffs = (
-        Handoff.objects.filter(kind=HandoffKind.AT_RISK, created_at__gte=week_start, created_at__lt=week_end)
-        .select_related("customer", "customer__csm_owner")
-        .order_by("-customer__mrr", "-score", "-id")
+    accounts first, each with its reasons, whether customer success still has it open and the open bugs
+    hitting the account; with the week's count and the count between `compare_start` and `compare_end`.
+
+    One query: the counts ride on every row as uncorrelated subqueries; the rows of the compared period come
+    after the week's (so the counts arrive even when the week has none) and are left out of `rows`."""
+    compare_start = compare_start or week_start
+    compare_end = compare_end or week_start
+    this_week = Q(created_at__gte=week_start, created_at__lt=week_end)
+    # From the account's tickets (its index) to their clusters (by primary key): a few hundred lookups per row.
+    hitting = Ticket.objects.filter(
+        customer_id=OuterRef("customer_id"), cluster__kind=ClusterKind.BUG, cluster__status__in=OPEN_CLUSTER_STATUSES
+    ).order_by()
+    urgency = Case(When(cluster__priority="", then=Value("P9")), default=F("cluster__priority"))
+    worst = hitting.order_by(urgency, "-cluster__ticket_count", "cluster_id").annotate(
+        b=JSONObject(id=F("cluster_id"), title=F("cluster__title"), priority=F("cluster__priority"))
     )
-    return [
+    counted = hitting.annotate(one=Value(1)).values("one").annotate(n=Count("cluster_id", distinct=True))
+    handoffs = (
+        Handoff.objects.filter(kind=HandoffKind.AT_RISK)
+        .filter(this_week | Q(created_at__gte=compare_start, created_at__lt=compare_end))
+        .select_related("customer", "customer__csm_owner")
+        .annotate(
+            in_week=Case(When(this_week, then=Value(True)), default=Value(False), output_field=BooleanField()),
+            week_total=Coalesce(_raised(week_start, week_end), 0),
+            compare_total=Coalesce(_raised(compare_start, compare_end), 0),
+            open_bugs=Coalesce(Subquery(counted.values("n")[:1]), 0),
+            worst_bug=Subquery(worst.values("b")[:1], output_field=JSONField()),
+        )
+        .order_by("-in_week", "-customer__mrr", "-score", "-id")
+    )
+    found = list(handoffs[:limit] if limit is not None else handoffs)
+    rows = [
         WeeklyAtRisk(
             handoff=h,
             customer=h.customer,
             reasons=[f"{s['name']}: {s['summary']}" for s in h.signals],
             is_open=h.is_open,
+            open_bugs=h.open_bugs,
+            worst_bug=h.worst_bug,
         )
-        for h in handoffs
+        for h in found
+        if h.in_week
     ]
+    totals = (found[0].week_total, found[0].compare_total) if found else (0, 0)
+    return AtRiskWeek(rows=rows, total=totals[0], previous=totals[1])
 
 
 def csm_accounts_at_risk(*, csm) -> list[AccountHealth]:

@@ -10,7 +10,9 @@ section of the review has something real to show for the current week and the pr
 - every fix's verdict history replayed day by day, as the daily task would have measured it;
 - the volume alerts, spikes and SLA breaches the beat tasks would have raised by now;
 - the meetings of the last two weeks: decisions and action items, some done, one carried over;
-- the week's evidence patterns across every ticket type.
+- the week's evidence patterns across every ticket type;
+- the at-risk handoffs dated when the signal that raised each one came in (an hour later, as beat would
+  have raised it), and the two biggest of last week's already acknowledged and acted on by their CSM.
 
 Everything goes through the apps' services; only timestamps of the story (when a fix went out, when the
 meeting took place) are set to their moment in the history, as the rest of the demo does.
@@ -43,6 +45,8 @@ from tickets.models import (
     Ticket,
     TicketType,
 )
+from triage.accounts.models import Handoff, HandoffKind
+from triage.accounts.services import handoff_record_intervention
 from triage.review.models import MeetingItem
 from triage.review.services import meeting_item_add, meeting_item_carry_over, week_patterns_refresh
 from triage.review.weeks import ReviewWeek, week_of
@@ -109,12 +113,13 @@ def review_demo_seed(*, end: datetime | None = None) -> str:
     clusters_spike_detect(now=end)
     timers_sweep()  # as of the moment it runs: the new clusters' clocks were started after `now`
     items = _meetings(week=week, users=users, lead=lead, clusters=[worked, failed])
+    handoffs = _handoffs_when_raised(week=week, end=end)
     for shown in (week, week.previous):
         week_patterns_refresh(week=shown)
     return (
         f"Weekly review: {len(new)} new bugs in {week.key}, fixes shipped {FIX_DAYS_AGO} days ago on "
         f"'{worked.title if worked else '-'}' and '{failed.title if failed else '-'}', {verdicts} verdicts "
-        f"replayed, {items} meeting items over two weeks.\n"
+        f"replayed, {items} meeting items over two weeks, {handoffs} at-risk accounts flagged in {week.key}.\n"
     )
 
 
@@ -330,3 +335,42 @@ def _meetings(*, week: ReviewWeek, users: dict, lead, clusters: list[BugCluster 
             MeetingItem.objects.filter(pk=carried.pk).update(created_at=_at(last, 1, 10), done_at=_at(last, 2, 12))
             created += 1
     return created
+
+
+# --- At-risk handoffs in their week --------------------------------------------------------------------------
+
+HANDOFF_DELAY = timedelta(hours=1)  # beat assesses accounts hourly
+INTERVENTIONS = (
+    "Called their VP Operations with our support lead; agreed a fix date for the bugs hitting them.",
+    "Booked an executive sponsor call and a training session for their new admin.",
+)
+
+
+def _handoffs_when_raised(*, week: ReviewWeek, end: datetime) -> int:
+    """Date each handoff (raised by the demo's one assessment at `end`) when its newest evidence came in, as the
+    hourly assessment would have raised it; the two biggest accounts raised last week have since been
+    acknowledged and acted on by their CSM. Returns how many accounts were flagged at risk in `week`."""
+    reported = dict(Ticket.objects.values_list("pk", "reported_at").filter(pk__in=_evidence_ids()))
+    for handoff in Handoff.objects.order_by("pk"):
+        moments = [reported[pk] for pk in handoff.evidence_ids if pk in reported]
+        raised = min(end, max(moments) + HANDOFF_DELAY) if moments else end
+        Handoff.objects.filter(pk=handoff.pk).update(created_at=raised)
+    last_week = (
+        Handoff.objects.filter(
+            kind=HandoffKind.AT_RISK, created_at__gte=week.previous.start, created_at__lt=week.start, csm__isnull=False
+        )
+        .select_related("csm")
+        .order_by("-customer__mrr", "pk")[: len(INTERVENTIONS)]
+    )
+    for handoff, words in zip(list(last_week), INTERVENTIONS, strict=False):
+        handoff_record_intervention(handoff=handoff, actor=handoff.csm, intervention=words)
+        # The story tells when the CSM acted, not when the demo was loaded.
+        Handoff.objects.filter(pk=handoff.pk).update(
+            acknowledged_at=handoff.created_at + timedelta(hours=3),
+            intervention_at=min(end, handoff.created_at + timedelta(days=1, hours=2)),
+        )
+    return Handoff.objects.filter(kind=HandoffKind.AT_RISK, created_at__gte=week.start, created_at__lt=week.end).count()
+
+
+def _evidence_ids() -> set[int]:
+    return {pk for ids in Handoff.objects.values_list("evidence_ids", flat=True) for pk in ids}

@@ -71,6 +71,55 @@ class VerdictSerializer(serializers.Serializer):
     url = serializers.URLField()
 
 
+class WeekRequestQuoteSerializer(serializers.Serializer):
+    text = serializers.CharField(help_text="An excerpt of what the customer said.")
+    customer = serializers.CharField(allow_blank=True)
+    segment = serializers.CharField(allow_blank=True)
+
+
+class WeekTrendingRequestSerializer(serializers.Serializer):
+    cluster_id = serializers.IntegerField()
+    title = serializers.CharField()
+    tickets = serializers.IntegerField(help_text="Tickets asking for it this week (so far, for the current week).")
+    previous_tickets = serializers.IntegerField(help_text="Tickets on the same weekdays of the week before.")
+    change = serializers.IntegerField()
+    change_pct = serializers.IntegerField(allow_null=True, help_text="Null when there were none the week before.")
+    customers = serializers.IntegerField(help_text="Accounts that asked for it this week.")
+    mrr = serializers.CharField(help_text="Their monthly recurring revenue, a decimal string.")
+    decision = serializers.CharField(allow_blank=True, help_text="Product's latest decision; empty when none yet.")
+    status = serializers.CharField()
+    status_label = serializers.CharField()
+    sample_quote = WeekRequestQuoteSerializer(allow_null=True, help_text="The newest ticket in the customer's words.")
+    url = serializers.URLField()
+
+
+class WeekOpenBugSerializer(serializers.Serializer):
+    cluster_id = serializers.IntegerField()
+    title = serializers.CharField()
+    priority = serializers.CharField(allow_blank=True)
+
+
+class WeekAtRiskAccountSerializer(serializers.Serializer):
+    customer_id = serializers.IntegerField()
+    account = serializers.CharField()
+    segment = serializers.CharField()
+    mrr = serializers.CharField(help_text="A decimal string.")
+    csm = serializers.CharField(allow_blank=True, help_text="The account's CSM; empty when it has none.")
+    reasons = serializers.ListField(child=serializers.CharField(), help_text="The signals that raised it.")
+    open_bugs = serializers.IntegerField(help_text="Open bug clusters holding one of the account's tickets.")
+    worst_open_bug = WeekOpenBugSerializer(allow_null=True, help_text="The most urgent of them.")
+    handoff_id = serializers.IntegerField()
+    handoff_type = serializers.CharField()
+    urgency = serializers.CharField()
+    raised_at = serializers.DateTimeField()
+    handoff_status = serializers.CharField()
+    handoff_status_label = serializers.CharField()
+    intervention = serializers.CharField(allow_blank=True)
+    result = serializers.CharField(allow_blank=True)
+    result_label = serializers.CharField(allow_blank=True)
+    url = serializers.URLField()
+
+
 class SlaSummarySerializer(serializers.Serializer):
     breaches = serializers.IntegerField(help_text="SLA breaches that happened this week.")
     breaches_previous_week = serializers.IntegerField()
@@ -124,8 +173,14 @@ class ReviewReportSerializer(serializers.Serializer):
     bug_impact = BugImpactSerializer(many=True)
     new_bugs = NewBugSerializer(many=True)
     new_bug_count = serializers.IntegerField()
+    feature_requests_trending = WeekTrendingRequestSerializer(many=True, help_text="The week's most-asked requests.")
     wins = VerdictSerializer(many=True, help_text="Fixes that reached a successful verdict this week.")
     fixes_not_working = VerdictSerializer(many=True)
+    at_risk_accounts = WeekAtRiskAccountSerializer(
+        many=True, help_text="Accounts flagged at risk this week, the biggest first (at most 10)."
+    )
+    at_risk_count = serializers.IntegerField(help_text="Accounts flagged at risk this week.")
+    at_risk_count_previous_week = serializers.IntegerField(help_text="On the same weekdays of the week before.")
     sla = SlaSummarySerializer()
     ticket_trends = TrendsSerializer()
     decisions = MeetingItemSerializer(many=True)

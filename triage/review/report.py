@@ -2,9 +2,9 @@
 
 It follows the weekly Voice of Customer template: top themes (ticket counts, impact, a sample quote and
 the action taken), the bug impact table (bug, tickets, customers, estimated resolution), wins (fixes
-that worked), ticket trends, and the meeting's decisions and action items. Feature requests trending
-and at-risk accounts join it when their review sections exist. The page's section selectors build it,
-so the report says what the page says. The API returns the dict as it is.
+that worked), feature requests trending, at-risk accounts, ticket trends, and the meeting's decisions and
+action items. The page's section selectors build it, so the report says what the page says. The API
+returns the dict as it is.
 """
 
 from __future__ import annotations
@@ -20,10 +20,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tickets.models import ClusterStatus
+from triage.review.selectors.accounts import at_risk_accounts
 from triage.review.selectors.common import Shared, latest_events
 from triage.review.selectors.fixes import fixes_changed
 from triage.review.selectors.meeting import meeting_record
 from triage.review.selectors.new_bugs import new_bugs
+from triage.review.selectors.requests import feature_requests_trending
 from triage.review.selectors.slas import sla_status
 from triage.review.selectors.top import top_clusters
 from triage.review.selectors.trends import FEEDBACK_SHARE_TARGET, ticket_trends
@@ -92,6 +94,55 @@ def _item(item) -> dict[str, Any]:
     }
 
 
+def _amount(value) -> str:
+    return str(Decimal(value or 0).quantize(Decimal("0.01")))
+
+
+def _request_row(row) -> dict[str, Any]:
+    return {
+        "cluster_id": row.cluster.pk,
+        "title": row.cluster.title,
+        "tickets": row.tickets,
+        "previous_tickets": row.previous,
+        "change": row.change["diff"],
+        "change_pct": row.change["pct"],
+        "customers": row.customers,
+        "mrr": _amount(row.mrr),
+        "decision": row.decision,
+        "status": row.cluster.status,
+        "status_label": row.cluster.get_status_display(),
+        "sample_quote": row.quote,
+        "url": _url(reverse("tickets:feature_request", args=[row.cluster.pk])),
+    }
+
+
+def _at_risk_row(row) -> dict[str, Any]:
+    handoff, customer = row.handoff, row.customer
+    worst = row.worst_bug
+    return {
+        "customer_id": customer.pk,
+        "account": customer.name,
+        "segment": customer.get_segment_display(),
+        "mrr": _amount(customer.mrr),
+        "csm": _name(customer.csm_owner),
+        "reasons": row.reasons,
+        "open_bugs": row.open_bugs,
+        "worst_open_bug": {"cluster_id": worst["id"], "title": worst["title"], "priority": worst["priority"] or ""}
+        if worst
+        else None,
+        "handoff_id": handoff.pk,
+        "handoff_type": handoff.handoff_type,
+        "urgency": handoff.urgency,
+        "raised_at": timezone.localtime(handoff.created_at).isoformat(),
+        "handoff_status": handoff.status,
+        "handoff_status_label": handoff.get_status_display(),
+        "intervention": handoff.intervention,
+        "result": handoff.result,
+        "result_label": handoff.get_result_display() if handoff.result else "",
+        "url": _url(reverse("accounts:detail", args=[customer.pk])),
+    }
+
+
 def review_report(*, week: ReviewWeek) -> dict[str, Any]:
     """Everything the report says about `week`, JSON-ready (dates as ISO strings, money as strings)."""
     shared = Shared(week=week)
@@ -101,6 +152,8 @@ def review_report(*, week: ReviewWeek) -> dict[str, Any]:
     trends = ticket_trends(week, shared)
     meeting = meeting_record(week, with_deliveries=False)
     fresh = new_bugs(week)
+    requests = feature_requests_trending(week)
+    at_risk = at_risk_accounts(week)
     latest = latest_events(cluster_ids=[r.cluster.pk for r in top.rows[:THEMES]])
     decided: dict[int, list[str]] = {}
     for item in meeting.decisions + meeting.actions:
@@ -171,8 +224,12 @@ def review_report(*, week: ReviewWeek) -> dict[str, Any]:
             for row in fresh.rows
         ],
         "new_bug_count": fresh.total,
+        "feature_requests_trending": [_request_row(row) for row in requests.rows],
         "wins": [_verdict_row(row) for row in fixes.wins],
         "fixes_not_working": [_verdict_row(row) for row in fixes.failed],
+        "at_risk_accounts": [_at_risk_row(row) for row in at_risk.rows],
+        "at_risk_count": at_risk.total,
+        "at_risk_count_previous_week": at_risk.previous,
         "sla": {
             "breaches": sla.breach_count,
             "breaches_previous_week": sla.breaches_before,
@@ -260,6 +317,7 @@ def report_markdown(report: dict) -> str:
         )
     if not report["bug_impact"]:
         out.append("| No bug tickets this week | | | |")
+    out += _requests_markdown(report["feature_requests_trending"])
     out += ["", "## Wins", ""]
     for win in report["wins"]:
         read = " (provisional read)" if win["provisional"] else ""
@@ -271,6 +329,7 @@ def report_markdown(report: dict) -> str:
         out += ["", "Fixes that did not work:", ""]
         for fix in report["fixes_not_working"]:
             out.append(f"- **{_md(fix['title'])}**: {fix['verdict_label']}")
+    out += _at_risk_markdown(report)
     out += [
         "",
         "## Ticket trends",
@@ -303,6 +362,39 @@ def report_markdown(report: dict) -> str:
     return "\n".join(out)
 
 
+def _requests_markdown(rows: list[dict]) -> list[str]:
+    out = ["", "## Feature requests trending", ""]
+    if not rows:
+        return out + ["No feature request was asked for this week."]
+    out += ["| Request | Tickets | vs last week | Accounts | MRR | Decision |", "|---|---:|---|---:|---:|---|"]
+    for row in rows:
+        out.append(
+            f"| {_md(row['title'])} | {row['tickets']} | {_signed(row['change'])} ({_pct(row['change_pct'])}) "
+            f"| {row['customers']} | {_money(row['mrr'])} | {_md(row['decision'] or 'No decision yet')} |"
+        )
+    for row in rows:
+        quote = row["sample_quote"]
+        if quote:
+            who = ", ".join(x for x in (quote["customer"], quote["segment"]) if x)
+            out.append(f"- {_md(row['title'])}: “{_md(quote['text'])}”" + (f" — {_md(who)}" if who else ""))
+    return out
+
+
+def _at_risk_markdown(report: dict) -> list[str]:
+    total, before = report["at_risk_count"], report["at_risk_count_previous_week"]
+    out = ["", "## At-risk accounts", "", f"{total} accounts flagged at risk this week (last week {before})."]
+    if not report["at_risk_accounts"]:
+        return out
+    out += ["", "| Account | Segment | MRR | CSM | Why | Open bugs | Handoff |", "|---|---|---:|---|---|---:|---|"]
+    for row in report["at_risk_accounts"]:
+        handoff = row["handoff_status_label"] + (f": {row['result_label']}" if row["result"] else "")
+        out.append(
+            f"| {_md(row['account'])} | {_md(row['segment'])} | {_money(row['mrr'])} | {_md(row['csm'] or 'No CSM')} "
+            f"| {_md('; '.join(row['reasons']))} | {row['open_bugs']} | {_md(handoff)} |"
+        )
+    return out
+
+
 def report_csv(report: dict) -> str:
     """The report's tables one after the other, each under its title, for a spreadsheet."""
     buffer = io.StringIO()
@@ -326,6 +418,17 @@ def report_csv(report: dict) -> str:
     for row in report["bug_impact"]:
         writer.writerow([row["cluster_id"], row["bug"], row["tickets"], row["customers"], row["estimated_resolution"]])
     writer.writerow([])
+    writer.writerow(["Feature requests trending"])
+    writer.writerow(
+        ["cluster", "request", "tickets", "previous week", "change", "accounts", "MRR", "decision", "quote"]
+    )
+    for row in report["feature_requests_trending"]:
+        quote = (row["sample_quote"] or {}).get("text", "")
+        writer.writerow(
+            [row["cluster_id"], row["title"], row["tickets"], row["previous_tickets"], row["change"], row["customers"],
+             row["mrr"], row["decision"], quote]
+        )  # fmt: skip
+    writer.writerow([])
     writer.writerow(["Wins"])
     writer.writerow(["cluster", "title", "verdict", "provisional", "change %", "days observed"])
     for win in report["wins"]:
@@ -339,6 +442,14 @@ def report_csv(report: dict) -> str:
                 win["days_observed"],
             ]
         )
+    writer.writerow([])
+    writer.writerow(["At-risk accounts", report["at_risk_count"], "last week", report["at_risk_count_previous_week"]])
+    writer.writerow(["customer", "account", "segment", "MRR", "CSM", "reasons", "open bugs", "handoff", "raised at"])
+    for row in report["at_risk_accounts"]:
+        writer.writerow(
+            [row["customer_id"], row["account"], row["segment"], row["mrr"], row["csm"], "; ".join(row["reasons"]),
+             row["open_bugs"], row["handoff_status_label"], row["raised_at"]]
+        )  # fmt: skip
     writer.writerow([])
     writer.writerow(["Ticket trends"])
     trends = report["ticket_trends"]

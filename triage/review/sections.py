@@ -1,7 +1,7 @@
 """The sections of the review page, in order: each is one selector (data for a week) and one template.
 
-A new section (feature requests trending, at-risk accounts) is a selector module under
-`triage/review/selectors/` plus a template under `templates/triage/review/sections/`, added to SECTIONS.
+A section is a selector module under `triage/review/selectors/` plus a template under
+`templates/triage/review/sections/`, listed in SECTIONS.
 A selector is called as `select(week, shared)` and may `shared.show(clusters)` to give the clusters it
 lists their SLA state and latest story entry (read once for the whole page).
 """
@@ -12,11 +12,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from triage.review.selectors.accounts import at_risk_accounts
 from triage.review.selectors.common import Shared
 from triage.review.selectors.fixes import fixes_changed
 from triage.review.selectors.meeting import MeetingSection, meeting_record
 from triage.review.selectors.new_bugs import new_bugs
 from triage.review.selectors.patterns import emerging_patterns
+from triage.review.selectors.requests import feature_requests_trending
 from triage.review.selectors.slas import sla_status
 from triage.review.selectors.top import top_clusters
 from triage.review.selectors.trends import ticket_trends
@@ -40,6 +42,8 @@ SECTIONS: tuple[Section, ...] = (
     Section("patterns", "Emerging patterns", "triage/review/sections/patterns.html", emerging_patterns),
     Section("slas", "SLA status", "triage/review/sections/slas.html", sla_status),
     Section("trends", "Ticket trends", "triage/review/sections/trends.html", ticket_trends),
+    Section("requests", "Feature requests trending", "triage/review/sections/requests.html", feature_requests_trending),
+    Section("accounts", "At-risk accounts", "triage/review/sections/accounts.html", at_risk_accounts),
 )
 SECTION_KEYS = {section.key for section in SECTIONS}
 

@@ -100,6 +100,11 @@ class ReviewWeek:
         """Last day of the previous week compared with this one: the same weekdays as are covered so far."""
         return self.previous.monday + timedelta(days=self.days_covered - 1)
 
+    @property
+    def compare_end(self) -> datetime:
+        """The end (exclusive) of the days of the previous week compared with this one."""
+        return _midnight(self.compare_last_day + timedelta(days=1))
+
     def weeks_back(self, count: int) -> list[ReviewWeek]:
         """The `count` weeks ending with this one, oldest first."""
         return [ReviewWeek(self.monday - timedelta(days=7 * i), self.now) for i in range(count - 1, -1, -1)]

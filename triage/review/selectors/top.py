@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Case, F, IntegerField, Value, When, Window
+from django.db.models import Case, F, IntegerField, Q, Value, When, Window
 from django.db.models.functions import RowNumber
 
 from metrics.selectors import busiest_clusters
@@ -69,9 +69,12 @@ def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
     return text[: limit - 1].rsplit(" ", 1)[0] + "…"
 
 
-def examples_of(week: ReviewWeek, cluster_ids: list[int], per_cluster: int = EXAMPLES) -> dict[int, list[dict]]:
-    """A few of the week's tickets of each cluster, those with a description (the customer's words) and a
-    customer first, newest first, each in other words than the others; one query."""
+def week_tickets_of(
+    week: ReviewWeek, cluster_ids: list[int], per_cluster: int = EXAMPLES
+) -> tuple[dict[int, list[dict]], dict[int, tuple[int, Decimal, dict[str, int]]]]:
+    """Per cluster, from its tickets of the week, in one query: a few examples (those with a description, the
+    customer's words, and a customer first, newest first, each in other words than the others), and the
+    customers who reported it with their MRR and segments (one row per customer comes back for those)."""
     said = Case(When(description="", then=Value(1)), default=Value(0), output_field=IntegerField())
     anonymous = Case(When(customer__isnull=True, then=Value(1)), default=Value(0), output_field=IntegerField())
     rows = (
@@ -82,22 +85,32 @@ def examples_of(week: ReviewWeek, cluster_ids: list[int], per_cluster: int = EXA
                 RowNumber(),
                 partition_by=F("cluster_id"),
                 order_by=[said.asc(), anonymous.asc(), F("reported_at").desc(), F("id").desc()],
-            )
+            ),
+            customer_rank=Window(RowNumber(), partition_by=[F("cluster_id"), F("customer_id")], order_by=[F("id")]),
         )
-        .filter(position__lte=per_cluster * CANDIDATES)
+        .filter(Q(position__lte=per_cluster * CANDIDATES) | Q(customer_rank=1))
         .values(
-            "id", "cluster_id", "position", "subject", "description", "reported_at", "customer__name",
-            "customer__segment",
+            "id", "cluster_id", "position", "customer_rank", "subject", "description", "reported_at", "customer_id",
+            "customer__name", "customer__segment", "customer__mrr",
         )
     )  # fmt: skip
     found: dict[int, list[dict]] = defaultdict(list)
+    customers: dict[int, tuple[int, Decimal, dict[str, int]]] = {}
     seen: set[tuple[int, str]] = set()
     for row in sorted(rows, key=lambda r: (r["cluster_id"], r["position"])):
+        cluster_id = row["cluster_id"]
+        if row["customer_rank"] == 1 and row["customer_id"] is not None:
+            count, total, segments = customers.get(cluster_id, (0, Decimal(0), {}))
+            label = SEGMENTS.get(row["customer__segment"], row["customer__segment"])
+            segments[label] = segments.get(label, 0) + 1
+            customers[cluster_id] = (count + 1, total + (row["customer__mrr"] or Decimal(0)), segments)
         words = excerpt(row["description"]) or row["subject"]
-        if (row["cluster_id"], words) in seen or len(found[row["cluster_id"]]) >= per_cluster:
+        if row["position"] > per_cluster * CANDIDATES or (cluster_id, words) in seen:
             continue  # the same words twice say nothing new
-        seen.add((row["cluster_id"], words))
-        found[row["cluster_id"]].append(
+        if len(found[cluster_id]) >= per_cluster:
+            continue
+        seen.add((cluster_id, words))
+        found[cluster_id].append(
             {
                 "id": row["id"],
                 "subject": row["subject"],
@@ -107,38 +120,14 @@ def examples_of(week: ReviewWeek, cluster_ids: list[int], per_cluster: int = EXA
                 "reported_at": row["reported_at"],
             }
         )
-    return found
-
-
-def customers_of(week: ReviewWeek, cluster_ids: list[int]) -> dict[int, tuple[int, Decimal, dict[str, int]]]:
-    """Per cluster: the customers who reported it this week, their MRR and segments; one query."""
-    pairs = (
-        ticket_list()
-        .filter(
-            cluster_id__in=cluster_ids,
-            reported_at__gte=week.start,
-            reported_at__lt=week.end,
-            customer__isnull=False,
-        )
-        .values_list("cluster_id", "customer_id", "customer__mrr", "customer__segment")
-        .order_by()
-        .distinct()
-    )
-    result: dict[int, tuple[int, Decimal, dict[str, int]]] = {}
-    for cluster_id, _customer, mrr, segment in pairs:
-        count, total, segments = result.get(cluster_id, (0, Decimal(0), {}))
-        label = SEGMENTS.get(segment, segment)
-        segments[label] = segments.get(label, 0) + 1
-        result[cluster_id] = (count + 1, total + (mrr or Decimal(0)), segments)
-    return result
+    return found, customers
 
 
 def top_clusters(week: ReviewWeek, shared: Shared | None = None, *, limit: int = TOP_LIMIT) -> TopSection:
-    """The section: the `limit` busiest bug clusters of the week (three queries whatever the limit)."""
+    """The section: the `limit` busiest bug clusters of the week (two queries whatever the limit)."""
     clusters = busiest_bug_clusters(week, limit=limit)
     ids = [c.pk for c in clusters]
-    examples = examples_of(week, ids) if ids else {}
-    customers = customers_of(week, ids) if ids else {}
+    examples, customers = week_tickets_of(week, ids) if ids else ({}, {})
     rows = []
     for cluster in clusters:
         count, mrr, segments = customers.get(cluster.pk, (0, Decimal(0), {}))
