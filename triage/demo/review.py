@@ -112,11 +112,11 @@ def review_demo_seed(*, end: datetime | None = None) -> str:
     with transaction.atomic():
         new = [_new_bug(spec, week=week, end=end, rng=rng) for spec in (PAYMENT_BUG, FEATURE_BUG)]
         worked, failed = _recent_fixes(end=end, by=lead, rng=rng)
-    if lead is not None:
-        _handled_in_time(new[0], by=lead, end=end, message="Escalated by support; reproduced on iOS 17.4.")
-        _handled_in_time(
-            new[1], by=users.get("omar") or lead, end=end, message="Reproduced from the steps.", updates=False
-        )
+        if lead is not None:  # in the same transaction: the SLA clocks start on the story as told
+            _handled_in_time(new[0], by=lead, end=end, message="Escalated by support; reproduced on iOS 17.4.")
+            _handled_in_time(
+                new[1], by=users.get("omar") or lead, end=end, message="Reproduced from the steps.", updates=False
+            )
     # The accounts these reports came from: their customer-success story, told again with them.
     touched = Ticket.objects.filter(pk__gt=tickets_from, customer__isnull=False).values_list("customer_id", flat=True)
     accounts_replay(end=end, customer_ids=sorted(set(touched)))
