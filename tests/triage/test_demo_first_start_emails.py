@@ -16,12 +16,15 @@ from django.contrib.auth import get_user_model
 from django.core import mail
 from django.core.management import call_command
 
+from metrics.models import DailyTicketVolume
 from metrics.services.rollup import day_start
 from slas.models import Alert, AlertKind, SlaTimer
-from triage.accounts.models import Handoff
+from tickets.models import OutboxMessage
+from triage.accounts.models import AccountHealth, Handoff
 from triage.celery import app
 from triage.demo.review import PAYMENT_BUG
 from triage.demo.seed import demo_reset
+from triage.review.models import MeetingItem, ReportDelivery, WeekPatterns
 from triage.tasks import accounts_assess_task
 
 END = datetime(2026, 11, 4, 15, 30, tzinfo=UTC)  # a Wednesday afternoon: the demo is loaded
@@ -53,7 +56,17 @@ def first_start(django_db_setup, django_db_blocker):
                 current_app.tasks[entry["task"]].apply()
         yield {"emails": list(mail.outbox), "seeded": seeded, "queued": len(queued)}
         demo_reset()
-        Handoff.objects.all().delete()
+        # What the demo wrote outside the tables `demo_reset` empties: later tests start from nothing.
+        for model in (
+            Handoff,
+            AccountHealth,
+            DailyTicketVolume,
+            MeetingItem,
+            ReportDelivery,
+            WeekPatterns,
+            OutboxMessage,
+        ):
+            model.objects.all().delete()
         get_user_model().objects.filter(email__endswith="@planwise.example").delete()
 
 
