@@ -19,7 +19,12 @@ from tickets.models import ApiKey, TicketType
 from triage.accounts import delivery
 from triage.accounts.models import AtRiskRule, Handoff, HandoffStatus
 from triage.accounts.selectors import at_risk_accounts_for_week, configuration_warnings
-from triage.accounts.services import accounts_assess, window_start_for
+from triage.accounts.services import (
+    accounts_assess,
+    handoff_record_intervention,
+    handoff_record_result,
+    window_start_for,
+)
 from triage.tasks import accounts_assess_task
 
 pytestmark = pytest.mark.django_db
@@ -100,14 +105,22 @@ def test_the_rule_fires_once_per_window_and_not_again_for_the_same_evidence(
         "## Recommended actions",
     ):
         assert part in body, part
-    # The next window: the same evidence raises nothing; new evidence does.
+    # The next window: the same evidence raises nothing, and neither does new evidence of the same risk while
+    # the CSM still holds its handoff; once the CSM closed it, new evidence is a new risk.
     later = timezone.now() + timedelta(days=rule.window_days)
     with django_capture_on_commit_callbacks(execute=True):
         accounts_assess(now=later - timedelta(days=rule.window_days - 2))
     assert Handoff.objects.count() == 1
     signal_ticket(acme, "We are evaluating alternatives now.", days_ago=-(rule.window_days - 3))
     with django_capture_on_commit_callbacks(execute=True):
-        result = accounts_assess(now=later)
+        assert accounts_assess(now=later)["handoffs"] == 0
+    assert Handoff.objects.count() == 1 and len(mail.outbox) == 1
+    handoff = Handoff.objects.get()
+    handoff_record_intervention(handoff=handoff, actor=acme.csm_owner, intervention="Called their COO.")
+    handoff_record_result(handoff=handoff, actor=acme.csm_owner, result="still_at_risk")
+    signal_ticket(acme, "We have a call with Asana next week.", days_ago=-(rule.window_days - 1))
+    with django_capture_on_commit_callbacks(execute=True):
+        result = accounts_assess(now=later + timedelta(hours=1))
     assert result["handoffs"] == 1 and Handoff.objects.count() == 2 and len(mail.outbox) == 2
     assert window_start_for(timezone.localdate(later), rule.window_days) in set(
         Handoff.objects.values_list("window_start", flat=True)

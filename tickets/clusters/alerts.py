@@ -37,6 +37,9 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_THRESHOLD_COUNT = 20
 DEFAULT_THRESHOLD_DAYS = 7
+# Counts are as of the sweep's `now` (a sweep run as of a past moment sees that moment's tickets); a ticket
+# dated slightly ahead (a help desk's clock) still counts.
+AHEAD = timedelta(minutes=10)
 
 # --- Threshold ------------------------------------------------------------------------
 
@@ -58,7 +61,9 @@ def threshold_for(cluster: BugCluster) -> tuple[int, int]:
 
 def _windowed_count(cluster_id: int, days: int, now: datetime) -> int:
     # Served by the (cluster, reported_at) index.
-    return Ticket.objects.filter(cluster_id=cluster_id, reported_at__gte=now - timedelta(days=days)).count()
+    return Ticket.objects.filter(
+        cluster_id=cluster_id, reported_at__gte=now - timedelta(days=days), reported_at__lte=now + AHEAD
+    ).count()
 
 
 def _claim_crossing(cluster: BugCluster, count: int, days: int, now: datetime) -> bool:
@@ -111,7 +116,9 @@ def clusters_threshold_check(*, clusters, now: datetime | None = None) -> int:
     for days in {days for _, _, days in due}:
         counts.update(
             Ticket.objects.filter(
-                cluster_id__in=[c.pk for c, _, d in due if d == days], reported_at__gte=now - timedelta(days=days)
+                cluster_id__in=[c.pk for c, _, d in due if d == days],
+                reported_at__gte=now - timedelta(days=days),
+                reported_at__lte=now + AHEAD,
             )
             .order_by()
             .values("cluster_id")
@@ -133,7 +140,8 @@ def _threshold_groups() -> list[tuple[int | None, int, int]]:
 
 def _with_window_count(queryset, days: int, now: datetime):
     since = now - timedelta(days=days)
-    return queryset.annotate(window_count=Count("tickets", filter=Q(tickets__reported_at__gte=since)))
+    window = Q(tickets__reported_at__gte=since, tickets__reported_at__lte=now + AHEAD)
+    return queryset.annotate(window_count=Count("tickets", filter=window))
 
 
 def cluster_thresholds_sweep(*, now: datetime | None = None, batch_size: int = 500) -> dict[str, int]:
@@ -245,9 +253,9 @@ def _daily_counts(cluster_ids: list[int], now: datetime) -> dict[int, list[int]]
     buckets = {}
     for day in range(HISTORY_DAYS):
         since = now - timedelta(days=day + 1)
-        # The newest bucket has no upper bound, so a ticket dated slightly ahead still counts.
+        # The newest bucket reaches a little past `now`, so a ticket dated slightly ahead still counts.
         condition = (
-            Q(reported_at__gte=since)
+            Q(reported_at__gte=since, reported_at__lte=now + AHEAD)
             if day == 0
             else Q(reported_at__gte=since, reported_at__lt=since + timedelta(days=1))
         )
@@ -288,9 +296,7 @@ def _spike_flag(cluster_id: int, ratio: float, details: dict, now: datetime) -> 
             f"{ratio:.1f}x its usual {details['baseline']:g}"
         )
         ClusterEvent.objects.create(cluster=cluster, kind=ClusterEvent.Kind.ALERT, message=message, data=details)
-        outbox_put(
-            topic="cluster.spike_detected", cluster_id=cluster.pk, ratio=ratio, details=details, message=message
-        )
+        outbox_put(topic="cluster.spike_detected", cluster_id=cluster.pk, ratio=ratio, details=details, message=message)
     logger.info("Cluster %s spiking: %s", cluster_id, message)
     return True
 

@@ -41,15 +41,26 @@ def window_start_for(day: date, window_days: int) -> date:
 
 def accounts_assess(*, now: datetime | None = None, customer_ids: list[int] | None = None) -> dict[str, int]:
     """Assess every account with tickets in the window, store each one's health, and raise a handoff (with its
-    alert to the CSM) for each account that crossed the rule or showed expansion interest.
+    alert to the CSM) for each account newly at risk or newly showing expansion interest.
 
-    Safe to run twice, and concurrently: a handoff is unique per account, kind and window, and one whose
-    evidence (its tickets) an earlier handoff already covered is not raised again.
+    Once per new risk, not once per run: an account already at risk at its previous assessment is handed
+    off again only when it has no open handoff of that kind (its CSM closed the last one) and shows new
+    evidence. Safe to run twice, and concurrently: a handoff is unique per account, kind and window, and one
+    whose evidence (its tickets) an earlier handoff already covered is not raised again.
     """
     now = now or timezone.now()
     rule = rule_current()
     triggers = {t.key: t for t in HandoffTrigger.objects.all()}
     assessments = accounts_detect(rule=rule, triggers=triggers, now=now, customer_ids=customer_ids)
+    before = (
+        AccountHealth.objects.all()
+        if customer_ids is None
+        else AccountHealth.objects.filter(customer_id__in=customer_ids)
+    )
+    flagged = {
+        customer_id: {HandoffKind.AT_RISK: at_risk, HandoffKind.EXPANSION: expansion}
+        for customer_id, at_risk, expansion in before.values_list("customer_id", "at_risk", "expansion")
+    }
     with transaction.atomic():
         _health_store(assessments, triggers, rule, now, everyone=customer_ids is None)
     raised = 0
@@ -57,7 +68,8 @@ def accounts_assess(*, now: datetime | None = None, customer_ids: list[int] | No
         for assessment in assessments:
             crossed = {HandoffKind.AT_RISK: assessment.at_risk, HandoffKind.EXPANSION: assessment.expansion}
             for kind in (k for k, yes in crossed.items() if yes):
-                if handoff_raise(assessment=assessment, kind=kind, rule=rule, triggers=triggers, now=now):
+                newly = not flagged.get(assessment.customer_id, {}).get(kind, False)
+                if handoff_raise(assessment=assessment, kind=kind, rule=rule, triggers=triggers, now=now, newly=newly):
                     raised += 1
     at_risk = sum(a.at_risk for a in assessments)
     logger.info("Assessed %s accounts: %s at risk, %s handoffs raised", len(assessments), at_risk, raised)
@@ -101,10 +113,17 @@ def _recipients(customer: Customer) -> list[str]:
 
 
 def handoff_raise(
-    *, assessment: Assessment, kind: str, rule: AtRiskRule, triggers: dict[str, HandoffTrigger], now: datetime
+    *,
+    assessment: Assessment,
+    kind: str,
+    rule: AtRiskRule,
+    triggers: dict[str, HandoffTrigger],
+    now: datetime,
+    newly: bool = True,
 ) -> Handoff | None:
     """Write the handoff and its alert for one account in this window and send it after commit; None when
-    the window already has one or an earlier handoff covered the same evidence."""
+    the window already has one, an earlier handoff covered the same evidence, or the account was already
+    flagged (`newly` false) and its CSM still holds an open handoff of this kind."""
     wanted_risk = kind == HandoffKind.AT_RISK
     signals = [s for s in assessment.signals if triggers[s.trigger].is_risk == wanted_risk]
     if not signals:
@@ -115,6 +134,8 @@ def handoff_raise(
     )
     if previous is not None and set(evidence_ids) <= set(previous.evidence_ids):
         return None  # nothing new since the last alert
+    if previous is not None and previous.is_open and not newly:
+        return None  # the same risk as before: its CSM has it already
     lead = max(signals, key=lambda s: (URGENCY_RANK[triggers[s.trigger].urgency], triggers[s.trigger].weight))
     customer = Customer.objects.select_related("csm_owner").get(pk=assessment.customer_id)
     signals_json = Assessment(customer.pk, signals, assessment.score, False, False).as_json(triggers)

@@ -1,9 +1,10 @@
 """The demo organisation's customer success and feedback routing: queue owners, the competitors to watch,
 product's decisions on requests, a few handled pieces of feedback, four accounts whose troubles are told
-in their own tickets, and the first assessment of every account (so the at-risk list is there at once).
+in their own tickets, and the assessments of the last two months (so the at-risk list is there at once, and
+each handoff went to its CSM on the day its account became at risk, not all at the first start).
 
-Writes rows directly with historic times, like the rest of the demo; the assessment goes through the
-service, as beat would run it.
+Writes rows directly with historic times, like the rest of the demo; the assessments go through the
+service, as beat ran them each day (see `triage.demo.history`).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from tickets.models import (
     TicketType,
 )
 from triage.accounts.models import AtRiskRule
-from triage.accounts.services import accounts_assess
+from triage.demo.history import accounts_replay
 from triage.demo.vocab import COMPETITORS
 
 QUEUE_OWNERS = {
@@ -205,4 +206,4 @@ def demo_customer_success(*, users: dict, end: datetime) -> dict:
     )
     told = _tell(STORIES, picked, users, end, types)
     _handled(users, end)
-    return {"told": len(told), **accounts_assess(now=end)}
+    return {"told": len(told), **accounts_replay(end=end)}

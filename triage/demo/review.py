@@ -3,19 +3,22 @@
 Run by `seed_demo` once it loaded and clustered the history, so that every
 section of the review has something real to show for the current week and the previous one:
 
-- two new bugs reported this week (a P1 payment failure support escalated, still unacknowledged, so
-  its acknowledgment SLA breaches; and a feature bug with full reproduction steps);
+- two new bugs reported this week (a P1 payment failure support escalated, which product acknowledged
+  within its SLA, gave a workaround the same morning and updates daily; and a feature bug with full
+  reproduction steps);
 - two fixes shipped eight days before the end, so their first read arrives this week: one worked (most
   of its tickets stop), one did not (its tickets keep coming at the same rate) and is flagged Reopen;
 - every fix's verdict history replayed day by day, as the daily task would have measured it;
-- the volume alerts, spikes and SLA breaches the beat tasks would have raised by now;
+- the volume alerts, spikes and regressions beat raised on each past day, delivered that day (see
+  `triage.demo.history`), and what beat finds new today: the first start sends only today's alerts;
 - the meetings of the last two weeks: decisions and action items, some done, one carried over;
 - the week's evidence patterns across every ticket type;
-- the at-risk handoffs dated when the signal that raised each one came in (an hour later, as beat would
+- the at-risk handoffs dated when the signal that raised each one came in (within the quarter hour, as beat would
   have raised it), and the two biggest of last week's already acknowledged and acted on by their CSM.
 
 Everything goes through the apps' services; only timestamps of the story (when a fix went out, when the
-meeting took place) are set to their moment in the history, as the rest of the demo does.
+P1 was acknowledged, when the meeting took place) are set to their moment in the history, as the rest of
+the demo does.
 """
 
 from __future__ import annotations
@@ -25,14 +28,21 @@ from datetime import datetime, time, timedelta
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Count, Min
+from django.db.models import Count, Max, Min
 from django.utils import timezone
 
 from metrics.services import fix_verdict_history_rebuild, rollup_rebuild
 from metrics.services.rollup import local_day
-from slas.services import timers_sweep
+from slas.services import clock_sync, timers_sweep
 from tickets.clusters.alerts import cluster_thresholds_sweep, clusters_spike_detect
-from tickets.clusters.services import cluster_create, cluster_mark_fixed, cluster_refresh_counters
+from tickets.clusters.details import cluster_update_details
+from tickets.clusters.services import (
+    cluster_create,
+    cluster_mark_fixed,
+    cluster_refresh_counters,
+    cluster_respond,
+    cluster_triage,
+)
 from tickets.intake.services import ticket_create
 from tickets.models import (
     AssignmentSource,
@@ -47,6 +57,7 @@ from tickets.models import (
 )
 from triage.accounts.models import Handoff, HandoffKind
 from triage.accounts.services import handoff_record_intervention
+from triage.demo.history import accounts_replay, regressions_replay, volume_alerts_replay, volume_claims_withdraw
 from triage.review.models import MeetingItem
 from triage.review.services import meeting_item_add, meeting_item_carry_over, week_patterns_refresh
 from triage.review.weeks import ReviewWeek, week_of
@@ -101,14 +112,26 @@ def review_demo_seed(*, end: datetime | None = None) -> str:
     rng = random.Random(SEED)
     users = {u.username: u for u in get_user_model().objects.filter(username__in=["lead", "omar", "agent", "csm"])}
     lead = users.get("lead") or get_user_model().objects.filter(groups__name=Role.PRODUCT_LEAD).first()
+    tickets_from = Ticket.objects.aggregate(n=Max("pk"))["n"] or 0
     with transaction.atomic():
         new = [_new_bug(spec, week=week, end=end, rng=rng) for spec in (PAYMENT_BUG, FEATURE_BUG)]
         worked, failed = _recent_fixes(end=end, by=lead, rng=rng)
+        if lead is not None:  # in the same transaction: the SLA clocks start on the story as told
+            _handled_in_time(new[0], by=lead, end=end, message="Escalated by support; reproduced on iOS 17.4.")
+            _handled_in_time(
+                new[1], by=users.get("omar") or lead, end=end, message="Reproduced from the steps.", updates=False
+            )
+    # The accounts these reports came from: their customer-success story, told again with them.
+    touched = Ticket.objects.filter(pk__gt=tickets_from, customer__isnull=False).values_list("customer_id", flat=True)
+    accounts_replay(end=end, customer_ids=sorted(set(touched)))
     # The rollup and the fixes' verdicts, as the beat tasks keep them (tickets were written in bulk).
     first = Ticket.objects.aggregate(first=Min("reported_at"))["first"] or end
     rollup_rebuild(day_from=local_day(first), day_to=local_day(now))
     verdicts = fix_verdict_history_rebuild(now=now)
-    # What beat would have raised by now: threshold crossings, spikes, SLA stages.
+    regressions_replay()  # a fix that regressed on a past day was flagged, and its owner told, that day
+    # What beat raised on the past days, delivered then; then today's run: what is new today goes out now.
+    volume_claims_withdraw(since=now - LOAD_TOLERANCE)
+    volume_alerts_replay(end=end)
     cluster_thresholds_sweep(now=end)
     clusters_spike_detect(now=end)
     timers_sweep()  # as of the moment it runs: the new clusters' clocks were started after `now`
@@ -181,6 +204,53 @@ def _new_bug(spec: dict, *, week: ReviewWeek, end: datetime, rng: random.Random)
             cluster=cluster,
         )
     return cluster
+
+
+LOAD_TOLERANCE = timedelta(hours=2)  # `seed_demo` loads and clusters the history within this before the review
+ACK_AFTER = timedelta(minutes=40)  # product acknowledged the P1 well inside its 4 hours
+WORKAROUND_AFTER = timedelta(hours=2)
+LAST_UPDATE_BEFORE_END = timedelta(hours=4)  # the daily update of today, well inside its 24 hours
+WORKAROUND = "Customers can pay with the card form (tap 'Pay with card' instead of Apple Pay) until the fix is out."
+
+
+def _handled_in_time(cluster: BugCluster, *, by, end: datetime, message: str, updates: bool = True) -> None:
+    """A new bug as product handled it: triaged and owned 40 minutes after it opened; with `updates` (the P1) a
+    workaround two hours later (which meets its same-day resolution target) and a daily update since. Each step
+    goes through its service and is dated to its moment in one transaction, so the SLA clocks read the story's
+    times."""
+    opened = BugCluster.objects.filter(pk=cluster.pk).values_list("created_at", flat=True).get()
+    acknowledged = opened + ACK_AFTER
+    steps = [
+        (acknowledged, lambda c: cluster_triage(cluster=c, actor=by, status=ClusterStatus.ACKNOWLEDGED, owner=by,
+                                                message=message)),
+        (acknowledged + WORKAROUND_AFTER, lambda c: cluster_update_details(cluster=c, actor=by, workaround=WORKAROUND)),
+    ]  # fmt: skip
+    last_update = end - LAST_UPDATE_BEFORE_END
+    day = acknowledged + timedelta(days=1)
+    while updates and day < last_update:
+        steps.append((day, _daily_update(by)))
+        day += timedelta(days=1)
+    if updates and last_update > steps[-1][0]:
+        steps.append((last_update, _daily_update(by)))
+    steps = steps if updates else steps[:1]
+    for at, step in steps:
+        with transaction.atomic():
+            events_from = ClusterEvent.objects.filter(cluster=cluster).aggregate(n=Max("pk"))["n"] or 0
+            step(BugCluster.objects.get(pk=cluster.pk))
+            ClusterEvent.objects.filter(cluster=cluster, pk__gt=events_from).update(created_at=at)
+            dated = {"last_product_update_at": at, "updated_at": at}
+            if at == acknowledged:
+                dated |= {"acknowledged_at": at, "status_changed_at": at}
+            BugCluster.objects.filter(pk=cluster.pk).update(**dated)
+    clock_sync(cluster_id=cluster.pk)
+
+
+def _daily_update(by):
+    message = (
+        "Daily update: the payment provider confirmed the 5012 declines; the fix is in testing. "
+        "Next update within 24 hours."
+    )
+    return lambda c: cluster_respond(cluster=c, actor=by, message=message)
 
 
 # --- Two fixes whose first read is this week -------------------------------------------------------
@@ -339,7 +409,7 @@ def _meetings(*, week: ReviewWeek, users: dict, lead, clusters: list[BugCluster 
 
 # --- At-risk handoffs in their week --------------------------------------------------------------------------
 
-HANDOFF_DELAY = timedelta(hours=1)  # beat assesses accounts hourly
+HANDOFF_DELAY = timedelta(minutes=15)  # beat assesses accounts every quarter of an hour
 INTERVENTIONS = (
     "Called their VP Operations with our support lead; agreed a fix date for the bugs hitting them.",
     "Booked an executive sponsor call and a training session for their new admin.",
@@ -347,14 +417,18 @@ INTERVENTIONS = (
 
 
 def _handoffs_when_raised(*, week: ReviewWeek, end: datetime) -> int:
-    """Date each handoff (raised by the demo's one assessment at `end`) when its newest evidence came in, as the
-    hourly assessment would have raised it; the two biggest accounts raised last week have since been
-    acknowledged and acted on by their CSM. Returns how many accounts were flagged at risk in `week`."""
+    """Date each handoff (raised by the history's daily replay of the assessment) when its newest evidence
+    came in, as the assessment beat runs every quarter of an hour would have raised it; the two biggest
+    accounts raised last week have since been acknowledged and acted on by their CSM. Returns how many
+    accounts were flagged at risk in `week`."""
     reported = dict(Ticket.objects.values_list("pk", "reported_at").filter(pk__in=_evidence_ids()))
     for handoff in Handoff.objects.order_by("pk"):
         moments = [reported[pk] for pk in handoff.evidence_ids if pk in reported]
         raised = min(end, max(moments) + HANDOFF_DELAY) if moments else end
-        Handoff.objects.filter(pk=handoff.pk).update(created_at=raised)
+        when = {"created_at": raised}
+        if handoff.sent_at is not None:  # sent on its day by the history's replay: sent when raised
+            when.update(enqueued_at=raised, sent_at=raised)
+        Handoff.objects.filter(pk=handoff.pk).update(**when)
     last_week = (
         Handoff.objects.filter(
             kind=HandoffKind.AT_RISK, created_at__gte=week.previous.start, created_at__lt=week.start, csm__isnull=False
