@@ -78,9 +78,10 @@ def embedding_model(settings):
 
 @pytest.fixture(autouse=True)
 def _seed_data_after_flush(request):
-    """Transactional tests (browser, worker) flush the tables after each test, and with them the
-    ticket types seeded by migration; put them back. (Django's serialized_rollback cannot be used:
-    Playwright's event loop gives the test a different connection object than the one serialized.)"""
+    """Transactional tests (browser, worker) flush the tables after each test, and with them the rows the
+    migrations seed (ticket types, service levels, handoff triggers); put them back, so a test sees the same
+    rows whether it runs first or after another transactional test. (Django's serialized_rollback cannot be
+    used: Playwright's event loop gives the test a different connection object than the one serialized.)"""
     marker = request.node.get_closest_marker("django_db")
     if not (marker and marker.kwargs.get("transaction")):
         return
@@ -90,6 +91,9 @@ def _seed_data_after_flush(request):
     if not apps.get_model("tickets", "TicketType").objects.exists():
         importlib.import_module("tickets.migrations.0002_seed_ticket_types_and_roles").seed(apps, None)
         importlib.import_module("tickets.migrations.0008_seed_feedback_evidence_and_queues").seed(apps, None)
+    if not apps.get_model("slas", "SlaPolicy").objects.exists():
+        importlib.import_module("slas.migrations.0002_seed_default_policies").seed(apps, None)
+        importlib.import_module("slas.migrations.0005_seed_feedback_kind_policies").seed(apps, None)
     if not apps.get_model("triage", "HandoffTrigger").objects.exists():
         importlib.import_module("triage.migrations.0002_seed_handoff_triggers").seed(apps, None)
 

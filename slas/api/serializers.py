@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
-from drf_spectacular.utils import extend_schema_serializer
+from django.db import models
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from slas.models import Alert, BusinessCalendar, Holiday, SlaPolicy, SlaTimer
@@ -15,7 +16,19 @@ class HolidaySerializer(serializers.ModelSerializer):
         fields = ["date", "name"]
 
 
+@extend_schema_field(
+    {"type": "string", "pattern": r"^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,6})?)?$", "example": "09:00:00"}
+)
+class LocalTimeField(serializers.TimeField):
+    """A wall-clock time in the calendar's own time zone, such as "09:00:00". Documented as a pattern, not as
+    `format: time`: that format is RFC 3339's time with an offset ("09:00:00Z"), which a local time has not."""
+
+
 class BusinessCalendarSerializer(serializers.ModelSerializer):
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.TimeField: LocalTimeField,
+    }
     holidays = HolidaySerializer(many=True, required=False)
 
     class Meta:

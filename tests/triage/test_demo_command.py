@@ -9,8 +9,9 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
+from metrics.models import DailyTicketVolume
 from tickets import signals
-from tickets.models import BugCluster, ClusterKind, Customer, Ticket
+from tickets.models import BugCluster, ClusterKind, Customer, OutboxMessage, Ticket
 from triage.demo import seed
 from triage.demo.catalog import DEMO_FIX_EFFECTS
 from triage.demo.customer_success import STORIES
@@ -72,6 +73,18 @@ def test_if_empty_does_nothing_the_second_time_and_reset_replaces():
     assert Customer.objects.count() == 200
     # The 40 recurring bugs, plus any cluster the engine opened for the newest, waiting tickets.
     assert BugCluster.objects.filter(kind=ClusterKind.BUG).count() >= 40
+
+
+@pytest.mark.django_db
+def test_reset_leaves_no_daily_count_or_announcement_of_the_deleted_history(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        demo_seed(tickets=300, end=END)  # its fixes are measured after the commit: their windows are counted
+    assert DailyTicketVolume.objects.filter(count__gt=0).exists()
+    assert OutboxMessage.objects.exists()
+    demo_reset()
+    # Nothing still counts the deleted tickets: a history loaded next shows only its own tickets on every day.
+    assert not DailyTicketVolume.objects.exists()
+    assert not OutboxMessage.objects.exists()
 
 
 @pytest.mark.django_db

@@ -20,6 +20,7 @@ from django.contrib.auth.models import Group
 from django.db import connection, transaction
 from django.utils import timezone
 
+from metrics.models import DailyTicketVolume
 from tickets.intake.evidence import evidence_validate
 from tickets.models import (
     Attachment,
@@ -29,6 +30,7 @@ from tickets.models import (
     ClusterProfile,
     ClusterTerm,
     Customer,
+    OutboxMessage,
     PlanTier,
     Requirement,
     Role,
@@ -89,7 +91,10 @@ def demo_is_loaded() -> bool:
 
 
 def demo_reset() -> None:
-    """Delete all tickets, clusters, their events and customers (the demo's data; users are kept)."""
+    """Delete all tickets, clusters, their events and customers (the demo's data; users are kept), and what was
+    derived from them: the organisation's daily counts (no foreign key leads there from a ticket, so no cascade
+    would empty them: a later history would show the deleted tickets on the days it does not recount) and the
+    announcements of their changes (cluster ids start again at 1, so an unsent one would name a new cluster)."""
     models = [
         ClusterEvent,
         ClusterCorrection,
@@ -100,6 +105,8 @@ def demo_reset() -> None:
         Ticket,
         BugCluster,
         Customer,
+        DailyTicketVolume,
+        OutboxMessage,
     ]
     if connection.vendor == "postgresql":
         tables = ", ".join(connection.ops.quote_name(m._meta.db_table) for m in models)
