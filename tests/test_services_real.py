@@ -96,7 +96,7 @@ def test_real_worker_consumes_a_task_from_redis_and_writes_to_the_database(celer
     previous = (celery_app.conf.broker_url, celery_app.conf.task_always_eager)
     celery_app.conf.update(broker_url=REDIS_URL, task_always_eager=False)
     try:
-        with celery_app.connection_for_write() as conn:
+        with celery_app.connection_for_write(REDIS_URL) as conn:
             celery_app.send_task("tickets.cluster_refresh_counters", args=[cluster.pk], queue=queue, connection=conn)
     finally:
         celery_app.conf.update(broker_url=previous[0], task_always_eager=previous[1])

@@ -108,6 +108,7 @@ def test_import_csv_dry_run_report_and_rerun(tmp_path, capsys):
     assert ticket.reported_at.isoformat() == "2026-03-01T09:30:00+00:00" and ticket.status == "solved"
 
 
+@pytest.mark.postgres  # SELECT … FOR UPDATE: SQLite has no row locks
 def test_bulk_locks_known_tickets_in_id_order_like_the_engine(writer, payment_body):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext

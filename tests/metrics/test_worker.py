@@ -31,7 +31,7 @@ def test_worker_measures_a_fix_recorded_while_nobody_listened(celery_worker_proc
     previous = (celery_app.conf.broker_url, celery_app.conf.task_always_eager)
     celery_app.conf.update(broker_url=REDIS_URL, task_always_eager=False)
     try:
-        with celery_app.connection_for_write() as conn:
+        with celery_app.connection_for_write(REDIS_URL) as conn:
             celery_app.send_task("metrics.fix_impacts_daily", queue=queue, connection=conn)
     finally:
         celery_app.conf.update(broker_url=previous[0], task_always_eager=previous[1])

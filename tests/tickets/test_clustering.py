@@ -198,6 +198,7 @@ def test_a_better_title_makes_the_cluster_easier_to_find(product_lead, django_ca
     assert again.cluster_id == cluster.pk
 
 
+@pytest.mark.postgres  # the writes are one round trip on PostgreSQL
 def test_assignment_costs_a_fixed_number_of_queries(django_assert_max_num_queries):
     for subject, description in CHECKOUT_4001[:3]:
         file(subject, description, evidence={"error_code": "4001"})
