@@ -7,11 +7,12 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from slas import channels
 from slas.business_time import ALWAYS
+from slas.delivery import deliver_leased
 from slas.models import Alert, AlertKind, SlaPolicy, SlaTimer, Stage, Target, TimerState
 from slas.selectors import (
     policies_active,
@@ -190,39 +191,15 @@ def alert_deliver(*, alert_id: int) -> str:
     the failed ones; marks the alert sent at the end. A worker killed mid-send leaves the lease
     to expire and the sweep re-enqueues the alert.
     """
-    now = timezone.now()
-    lease_until = now + timedelta(seconds=settings.SLA_DELIVERY_LEASE_SECONDS)
-    claimed = (
-        Alert.objects.filter(pk=alert_id, sent_at=None, failed_at=None)
-        .filter(Q(lease_until=None) | Q(lease_until__lt=now))
-        .update(lease_until=lease_until, attempts=F("attempts") + 1)
+    outcome, alert = deliver_leased(
+        model=Alert,
+        pk=alert_id,
+        load=lambda pk: Alert.objects.select_related("cluster", "policy", "timer").get(pk=pk),
+        senders_for=lambda alert: {name: channels.SENDERS[name] for name in channels.channels_for(alert)},
     )
-    if claimed != 1:
-        return "skipped"
-    alert = Alert.objects.select_related("cluster", "policy", "timer").get(pk=alert_id)
-    errors = {}
-    for name in channels.channels_for(alert):
-        if alert.deliveries.get(name) == "sent":
-            continue
-        try:
-            channels.SENDERS[name](alert)
-        except Exception as exc:  # noqa: BLE001 - any channel failure is retried, not fatal
-            errors[name] = f"{type(exc).__name__}: {exc}"[:400]
-            logger.warning("Alert %s: %s failed: %s", alert.pk, name, errors[name])
-            continue
-        alert.deliveries[name] = "sent"
-        Alert.objects.filter(pk=alert.pk).update(deliveries=alert.deliveries)
-    if errors:
-        failed = alert.attempts >= settings.SLA_DELIVERY_MAX_ATTEMPTS
-        Alert.objects.filter(pk=alert.pk).update(
-            lease_until=None,
-            last_error="; ".join(f"{k}: {v}" for k, v in errors.items()),
-            failed_at=now if failed else None,
-        )
-        return "failed" if failed else "retry"
-    Alert.objects.filter(pk=alert.pk).update(sent_at=timezone.now(), lease_until=None, last_error="")
-    logger.info("Alert %s sent (%s): %s", alert.pk, ", ".join(alert.deliveries), alert.message)
-    return "sent"
+    if outcome == "sent":
+        logger.info("Alert %s sent (%s): %s", alert.pk, ", ".join(alert.deliveries), alert.message)
+    return outcome
 
 
 def threshold_alert_create(*, cluster: BugCluster, count: int, window_days: int) -> Alert:

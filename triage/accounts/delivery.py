@@ -14,9 +14,10 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 
+from slas.delivery import deliver_leased
 from tickets.integrations.http import json_body
 from tickets.integrations.http import post_json as http_post
 from tickets.queue import task_enqueue
@@ -69,39 +70,16 @@ def channels_for(handoff: Handoff, rule: AtRiskRule) -> list[str]:
 
 def handoff_deliver(*, handoff_id: int) -> str:
     """Send one handoff's alert; returns 'sent', 'skipped', 'retry' or 'failed' (see the module docstring)."""
-    now = timezone.now()
-    lease = now + timedelta(seconds=settings.SLA_DELIVERY_LEASE_SECONDS)
-    claimed = (
-        Handoff.objects.filter(pk=handoff_id, sent_at=None, failed_at=None)
-        .filter(Q(lease_until=None) | Q(lease_until__lt=now))
-        .update(lease_until=lease, attempts=F("attempts") + 1)
-    )
-    if claimed != 1:
-        return "skipped"
-    handoff = Handoff.objects.get(pk=handoff_id)
     rule = rule_current()
-    errors = {}
-    for name in channels_for(handoff, rule):
-        if handoff.deliveries.get(name) == "sent":
-            continue
-        try:
-            SENDERS[name](handoff, rule)
-        except Exception as exc:  # noqa: BLE001 - a failed channel is retried, not fatal
-            errors[name] = f"{type(exc).__name__}: {exc}"[:400]
-            logger.warning("Handoff %s: %s failed: %s", handoff.pk, name, errors[name])
-            continue
-        handoff.deliveries[name] = "sent"
-        Handoff.objects.filter(pk=handoff.pk).update(deliveries=handoff.deliveries)
-    if errors:
-        failed = handoff.attempts >= settings.SLA_DELIVERY_MAX_ATTEMPTS
-        Handoff.objects.filter(pk=handoff.pk).update(
-            lease_until=None,
-            last_error="; ".join(f"{k}: {v}" for k, v in errors.items()),
-            failed_at=now if failed else None,
-        )
-        return "failed" if failed else "retry"
-    Handoff.objects.filter(pk=handoff.pk).update(sent_at=timezone.now(), lease_until=None, last_error="")
-    return "sent"
+    outcome, _ = deliver_leased(
+        model=Handoff,
+        pk=handoff_id,
+        load=lambda pk: Handoff.objects.get(pk=pk),
+        senders_for=lambda handoff: {
+            name: (lambda h, send=SENDERS[name]: send(h, rule)) for name in channels_for(handoff, rule)
+        },
+    )
+    return outcome
 
 
 def handoffs_enqueue(*, ids: list[int]) -> None:
