@@ -168,10 +168,14 @@ def _assign_waiting(
     waiting: list[tuple[Ticket, Features, str]], *, rank_limit: int, watermark: int
 ) -> dict[int, Assignment]:
     stats = storage.stats_read(ranking.terms_for([features for _, features, _ in waiting]))
+    waiting = _template_left_out(waiting, stats)
     queries = [ranking.query_for(features, kind, stats) for _, features, kind in waiting]
     found_all = iter(storage.retrieve([q for q in queries if q is not None]))
     founds = [next(found_all) if q is not None else {} for q in queries]
-    meaning = semantic.Meaning.for_tickets([ticket for ticket, _, _ in waiting])
+    meaning = semantic.Meaning.for_tickets(
+        [ticket for ticket, _, _ in waiting],
+        {ticket.pk: frozenset(features.template) for ticket, features, _ in waiting},
+    )
     if meaning is not None:  # semantic neighbours are candidates too
         keys = [ticket.pk if q is not None else None for (ticket, _, _), q in zip(waiting, queries, strict=True)]
         meaning.candidates(keys, [kind for _, _, kind in waiting], founds)
@@ -226,6 +230,24 @@ def _assign_waiting(
         # The cluster stopped taking tickets (merged, closed) or the ticket was placed meanwhile.
         results[ticket_id] = ticket_assign(ticket_id=ticket_id, rank_limit=rank_limit)
     return results
+
+
+def _template_left_out(waiting: list[tuple[Ticket, Features, str]], stats: ranking.Stats) -> list:
+    """The waiting tickets read again without the description lines of a template (a form's headings, a
+    signature: lines many tickets carry, `index.template_lines`), which say nothing of the bug.
+
+    The statistics were read for the whole tickets, lines included, so no query is added: what is left
+    is a part of what was read.
+    """
+    template = index.template_lines(stats.df, stats.tickets)
+    if not template:
+        return waiting
+    return [
+        (ticket, index.features_for_ticket(ticket, template), kind)
+        if template.intersection(features.lines)
+        else (ticket, features, kind)
+        for ticket, features, kind in waiting
+    ]
 
 
 def _opening(key: int, ticket: Ticket, kind: str) -> _Opening:
@@ -322,7 +344,7 @@ def _write(
 
 def _index_placed_ticket(ticket: Ticket) -> Assignment:
     """Read a ticket that a person put in its cluster into that cluster's profile and postings."""
-    features = index.features_for_ticket(ticket)
+    features = index.features_for_ticket(ticket, storage.template_read([ticket.description]))
     with transaction.atomic():
         cluster = BugCluster.objects.filter(pk=ticket.cluster_id).first()
         if cluster is None:
@@ -335,7 +357,7 @@ def _index_placed_ticket(ticket: Ticket) -> Assignment:
         )
         index.profile_add(profile, ticket.pk, features)
         profile.save()
-        semantic.placed_ticket_add(ticket=ticket, cluster=cluster)
+        semantic.placed_ticket_add(ticket=ticket, cluster=cluster, template=frozenset(features.template))
         if cluster.status in ASSIGNABLE_CLUSTER_STATUSES:
             storage.postings_add(cluster_id=cluster.pk, kind=cluster.kind, features_list=[features])
         storage.stats_add([features])

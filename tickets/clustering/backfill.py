@@ -48,7 +48,7 @@ def embeddings_backfill(
     replaced = TicketEmbedding.objects.exclude(model=encoder.identity).count()
     embedded = 0
     last = 0
-    fields = ("id", "subject", "description", "evidence")
+    fields = ("id", "subject", "description", "evidence", "match_features")  # its features say its template lines
     while True:
         batch = list(tickets_to_embed(encoder.identity).filter(pk__gt=last).only(*fields)[:batch_size])
         if not batch:

@@ -11,6 +11,9 @@ unsaved form), assignment and the replay of real reports in `evaluate_clustering
   pattern) and URL path patterns. Each carries the words that explain a match ("same error code 4001").
 * Evidence values: short values of structured evidence (type, component, payment method, browser,
   OS...) that make two tickets likelier to be the same bug.
+* Template lines: each description line's key (`line_keys`), so the lines that many tickets share (a
+  help desk's form, an e-mail signature, a bug tracker's template) can be told apart: `extract` leaves
+  the lines it is given as template out of the words and URL paths, since they say nothing about the bug.
 """
 
 from __future__ import annotations
@@ -29,6 +32,9 @@ SUBJECT_WEIGHT = 3.0
 DESCRIPTION_WEIGHT = 1.0
 MAX_TERMS = 80  # the heaviest terms of a ticket are kept; long logs add noise, not evidence
 MAX_TEXT = 20_000  # characters of description read
+LINE_PREFIX = "l:"  # a description line's key (its text normalised, hashed), counted in the term statistics
+LINE_MAX_CHARS = 200  # longer lines are prose, never a template's: not keyed
+LINES_MAX = 60  # keyed lines of one description (the first ones)
 
 # Evidence that is free text: read as words (description field).
 TEXT_EVIDENCE_KEYS = frozenset(
@@ -126,9 +132,16 @@ class Features:
     evidence: dict[str, str] = field(default_factory=dict)  # "key=value" -> the words that explain a match
     length: float = 0.0
     subject: list[str] = field(default_factory=list)  # the subject's stems, for title-to-title similarity
+    lines: list[str] = field(default_factory=list)  # keys of the description's lines (`line_keys`)
+    template: list[str] = field(default_factory=list)  # ...of those, the ones left out as a template's
 
     def as_json(self) -> dict[str, Any]:
-        return {"t": self.terms, "f": self.fingerprints, "e": self.evidence, "n": self.length, "s": self.subject}
+        data = {"t": self.terms, "f": self.fingerprints, "e": self.evidence, "n": self.length, "s": self.subject}
+        if self.lines:
+            data["l"] = self.lines
+        if self.template:
+            data["b"] = self.template
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any] | None) -> Features:
@@ -139,6 +152,8 @@ class Features:
             evidence=dict(data.get("e") or {}),
             length=float(data.get("n") or 0.0),
             subject=list(data.get("s") or []),
+            lines=list(data.get("l") or []),
+            template=list(data.get("b") or []),
         )
 
     @property
@@ -266,6 +281,41 @@ def _scrub(text: str) -> str:
     return _UNSTORABLE_RE.sub("", text) if not text.isascii() or "\x00" in text else text
 
 
+_LINE_MARKS = " \t>*-#|+•"
+_LINE_WORD_RE = re.compile(r"[^\W\d_]{2}")
+_LINE_DIGITS_RE = re.compile(r"\S*\d\S*")
+
+
+def line_key(line: str) -> str | None:
+    """A line's key: its text lower-cased, quote and list marks stripped, anything with a digit (versions,
+    ids, dates, numbers) made one placeholder, hashed. None for a line without a word or too long to be a
+    template's."""
+    text = line.strip().lstrip(_LINE_MARKS).strip().lower()
+    if not text or len(text) > LINE_MAX_CHARS or not _LINE_WORD_RE.search(text):
+        return None
+    text = _SPACE_RE.sub(" ", _LINE_DIGITS_RE.sub("#", text))
+    return LINE_PREFIX + hashlib.sha1(text.encode()).hexdigest()[:12]
+
+
+def line_keys(description: str) -> list[str]:
+    """The distinct keys of a description's lines, in order (the first LINES_MAX)."""
+    keys: dict[str, None] = {}
+    for line in _scrub(description or "")[:MAX_TEXT].splitlines():
+        key = line_key(line)
+        if key is not None:
+            keys[key] = None
+            if len(keys) >= LINES_MAX:
+                break
+    return list(keys)
+
+
+def without_template(description: str, template: frozenset[str] | set[str]) -> str:
+    """The description without the lines whose key is in `template`."""
+    if not template or not description:
+        return description or ""
+    return "\n".join(line for line in description.splitlines() if line_key(line) not in template)
+
+
 def _evidence_value(value: Any) -> str | None:
     if isinstance(value, bool) or value is None:
         return None
@@ -282,15 +332,27 @@ def extract(
     evidence: dict[str, Any] | None = None,
     ticket_type_key: str | None = None,
     ticket_type_name: str | None = None,
+    template: frozenset[str] | set[str] = frozenset(),
 ) -> Features:
     """Read a ticket (saved or not) the way the engine compares tickets.
 
+    Description lines whose key is in `template` (lines many tickets share, see `index.template_lines`)
+    count neither as words nor as URL paths, unless nothing else of the description would be left ("Can't
+    log in" is what many tickets say, and all this one says); the other fingerprints are read from the
+    whole text.
     Text that cannot be stored or sent to the database (NUL, lone surrogates: a form still being typed
     asks for known bugs before it is validated) is dropped from what is read.
     """
     subject = _scrub(subject or "")
     evidence = {_scrub(str(k)): _scrub(v) if isinstance(v, str) else v for k, v in (evidence or {}).items()}
     description = _scrub(description or "")[:MAX_TEXT]
+    lines = line_keys(description)
+    dropped = [key for key in lines if key in template]
+    whole = description
+    if dropped:
+        description = without_template(description, frozenset(dropped))
+        if not words(description):  # nothing of its own but lines others wrote too: those are what it says
+            description, dropped = whole, []
     extra_text = " ".join(str(evidence[k]) for k in sorted(TEXT_EVIDENCE_KEYS) if evidence.get(k))
     body = f"{description}\n{extra_text}" if extra_text else description
 
@@ -309,6 +371,10 @@ def extract(
         terms = dict(sorted(terms.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_TERMS])
 
     prints = fingerprints(f"{subject}\n{body}", evidence)
+    if dropped:  # an error code or a stack frame in a template's line still counts; its URLs do not
+        for key, label in fingerprints(f"{subject}\n{whole}\n{extra_text}", evidence).items():
+            if not key.startswith("url:"):
+                prints.setdefault(key, label)
 
     values: dict[str, str] = {}
     if ticket_type_key:
@@ -329,4 +395,6 @@ def extract(
         evidence=values,
         length=round(sum(terms.values()), 3),
         subject=sorted(set(subject_words)),
+        lines=lines,
+        template=dropped,
     )

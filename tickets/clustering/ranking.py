@@ -84,10 +84,12 @@ class Stats:
 
 
 def terms_for(features_list: list[Features]) -> list[str]:
-    """Every term whose statistics ranking `features_list` needs."""
+    """Every term whose statistics ranking `features_list` needs (with its description lines: see
+    `index.template_lines`)."""
     terms: set[str] = set()
     for features in features_list:
         terms.update(features.terms)
+        terms.update(features.lines)
         terms.update(index.FINGERPRINT_PREFIX + k for k in features.fingerprints)
         terms.update(index.EVIDENCE_PREFIX + k for k in features.evidence)
     return sorted(terms)

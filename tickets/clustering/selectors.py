@@ -8,7 +8,7 @@ from datetime import datetime
 from django.db.models import Q
 from django.utils import timezone
 
-from tickets.clustering import ranking, storage
+from tickets.clustering import index, ranking, storage
 from tickets.clustering.features import Features, extract, fingerprint_label
 from tickets.clustering.ranking import Match
 from tickets.clustering.semantic import Meaning, ticket_text
@@ -31,14 +31,16 @@ def rank(
     now: datetime | None = None,
     full_clusters: bool = False,
     meaning: Meaning | None = None,
+    stats: ranking.Stats | None = None,
 ) -> list[Match]:
     """The assignable clusters of `kind` most likely to be the same bug as `features`, best first.
 
     The engine needs a few fields of each cluster; pages that show the clusters ask for
     `full_clusters` (one more query, for the best `limit` only). `meaning` is the semantic side of the
-    query (its vector under key 0), when the engine has a model.
+    query (its vector under key 0), when the engine has a model; `stats`, the term statistics when the
+    caller read them already (for these features or a superset of them).
     """
-    stats = storage.stats_read(ranking.terms_for([features]))
+    stats = stats or storage.stats_read(ranking.terms_for([features]))
     query = ranking.query_for(features, kind, stats)
     if query is None:
         return []
@@ -84,18 +86,26 @@ def cluster_suggestions(
     Reads what the agent has typed so far (nothing is saved); the "Known bugs" panel shows the result.
     With a model, the typed text's meaning counts too: one short text, encoded in this request.
     """
-    meaning = Meaning.for_text(ticket_text(subject=subject, description=description, evidence=evidence))
-    features = extract(
-        subject=subject,
-        description=description,
-        evidence=evidence,
-        ticket_type_key=ticket_type.key if ticket_type else None,
-        ticket_type_name=ticket_type.name if ticket_type else None,
+    typed = {
+        "subject": subject,
+        "description": description,
+        "evidence": evidence,
+        "ticket_type_key": ticket_type.key if ticket_type else None,
+        "ticket_type_name": ticket_type.name if ticket_type else None,
+    }
+    features = extract(**typed)
+    stats = storage.stats_read(ranking.terms_for([features]))
+    # The lines of a template (a form's headings, a signature) say nothing of the bug: read it again without them.
+    template = index.template_lines(stats.df, stats.tickets).intersection(features.lines)
+    if template:
+        features = extract(**typed, template=template)
+    meaning = Meaning.for_text(
+        ticket_text(subject=subject, description=description, evidence=evidence, template=template)
     )
     # Fixed clusters still collect tickets (they count against the fix) but the panel offers open bugs only.
     matches = [
         m
-        for m in rank(features, kind=kind, limit=limit + 3, full_clusters=True, meaning=meaning)
+        for m in rank(features, kind=kind, limit=limit + 3, full_clusters=True, meaning=meaning, stats=stats)
         if m.cluster.status in OPEN_CLUSTER_STATUSES
     ]
     matches = matches[:limit]

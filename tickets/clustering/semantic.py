@@ -21,7 +21,7 @@ import numpy as np
 from django.db import transaction
 
 from tickets.clustering import embeddings, ranking
-from tickets.clustering.features import TEXT_EVIDENCE_KEYS
+from tickets.clustering.features import TEXT_EVIDENCE_KEYS, without_template
 from tickets.clustering.vectors import (
     ClusterVectors,
     cluster_embedding_rebuild,
@@ -62,10 +62,13 @@ def encoder() -> embeddings.Encoder | None:
     return _state["encoder"] or embeddings.encoder()
 
 
-def ticket_text(*, subject: str, description: str = "", evidence: dict | None = None) -> str:
-    """What a ticket says, subject first (truncation keeps the start): subject, description, free-text evidence."""
+def ticket_text(
+    *, subject: str, description: str = "", evidence: dict | None = None, template: frozenset[str] = frozenset()
+) -> str:
+    """What a ticket says, subject first (truncation keeps the start): subject, description without the lines
+    of a template (`index.template_lines`), free-text evidence."""
     evidence = evidence or {}
-    parts = [subject.strip(), description.strip()]
+    parts = [subject.strip(), without_template(description, template).strip()]
     parts += [str(evidence[k]).strip() for k in sorted(TEXT_EVIDENCE_KEYS) if evidence.get(k)]
     return "\n".join(p for p in parts if p)
 
@@ -85,8 +88,12 @@ class Meaning:
     # -- building ------------------------------------------------------------------------------
 
     @classmethod
-    def for_tickets(cls, tickets: list[Ticket]) -> Meaning | None:
-        """Vectors of an assignment batch's tickets: stored ones reused, the others encoded now."""
+    def for_tickets(cls, tickets: list[Ticket], template: dict[int, frozenset[str]] | None = None) -> Meaning | None:
+        """Vectors of an assignment batch's tickets: stored ones reused, the others encoded now.
+
+        A ticket's template lines (ticket id -> line keys; by default the ones its stored features left
+        out) are not encoded, as they are not read as its words.
+        """
         found = encoder()
         if found is None or not tickets:
             return None
@@ -98,8 +105,18 @@ class Meaning:
         }
         vectors = {tid: v[0] for tid, v in stored.items() if v is not None}
         todo = [t for t in tickets if t.pk not in vectors]
+        if template is None:
+            template = {t.pk: frozenset((t.match_features or {}).get("b") or ()) for t in todo}
         encoded = found.encode(
-            [ticket_text(subject=t.subject, description=t.description, evidence=t.evidence) for t in todo]
+            [
+                ticket_text(
+                    subject=t.subject,
+                    description=t.description,
+                    evidence=t.evidence,
+                    template=template.get(t.pk, frozenset()),
+                )
+                for t in todo
+            ]
         )
         meaning = cls(model=found.identity, dimension=found.dimension, vectors=vectors)
         for ticket, vector in zip(todo, encoded, strict=True):
@@ -282,9 +299,9 @@ class Meaning:
         open_clusters_put_on_commit(self.model, rows, written_at)
 
 
-def placed_ticket_add(*, ticket: Ticket, cluster: BugCluster) -> None:
+def placed_ticket_add(*, ticket: Ticket, cluster: BugCluster, template: frozenset[str] = frozenset()) -> None:
     """A person put the ticket in its cluster: store its vector and fold it into the cluster's (in a transaction)."""
-    meaning = Meaning.for_tickets([ticket])
+    meaning = Meaning.for_tickets([ticket], {ticket.pk: template})
     if meaning is None or ticket.pk not in meaning.vectors:
         return
     if cluster.status not in ASSIGNABLE_CLUSTER_STATUSES:

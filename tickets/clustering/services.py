@@ -12,7 +12,7 @@ from celery import current_app
 from django.db import transaction
 
 from tickets.clustering import index, semantic, storage
-from tickets.clustering.features import Features
+from tickets.clustering.features import Features, line_keys
 from tickets.clustering.vectors import cluster_embedding_rebuild, cluster_embeddings_rebuild_all
 from tickets.models import ASSIGNABLE_CLUSTER_STATUSES, BugCluster, ClusterProfile, ClusterTerm, TermStat, Ticket
 from tickets.queue import task_enqueue
@@ -81,14 +81,14 @@ def cluster_index_rebuild(*, cluster: BugCluster) -> None:
         .only("id", "subject", "description", "evidence", "match_features", "ticket_type__key", "ticket_type__name")
         .order_by("reported_at", "id")
     )
-    unread = []
+    unread = [ticket for ticket in tickets if not ticket.match_features]
+    template = storage.template_read(t.description for t in unread)
     features_by_id: dict[int, Features] = {}
     for ticket in tickets:
         if ticket.match_features:
             features_by_id[ticket.pk] = Features.from_json(ticket.match_features)
         else:
-            features_by_id[ticket.pk] = index.features_for_ticket(ticket)
-            unread.append(ticket)
+            features_by_id[ticket.pk] = index.features_for_ticket(ticket, template)
     if unread:
         for ticket in unread:
             ticket.match_features = features_by_id[ticket.pk].as_json()
@@ -129,13 +129,18 @@ def index_rebuild_all(*, progress: Callable[[int], None] | None = None) -> dict[
         .only("id", "subject", "description", "evidence", "cluster_id", "ticket_type__key", "ticket_type__name")
         .order_by("cluster_id", "reported_at", "id")
     )
+    # First the lines every ticket carries, so the lines of a template are known before the words are read.
+    lines: Counter[str] = Counter()
+    for description in Ticket.objects.values_list("description", flat=True).iterator(chunk_size=BATCH):
+        lines.update(line_keys(description))
+    template = index.template_lines(lines, Ticket.objects.count())
     with transaction.atomic():
         ClusterTerm.objects.all().delete()
         ClusterProfile.objects.all().delete()
         TermStat.objects.all().delete()
         batch: list[Ticket] = []
         for ticket in queryset.iterator(chunk_size=BATCH):
-            features = index.features_for_ticket(ticket)
+            features = index.features_for_ticket(ticket, template)
             ticket.match_features = features.as_json()
             batch.append(ticket)
             stats.update(index.stat_terms(features))

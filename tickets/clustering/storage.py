@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from tickets.clustering import index
-from tickets.clustering.features import Features
+from tickets.clustering.features import Features, line_keys
 from tickets.clustering.ranking import CANDIDATES, RETRIEVAL_KEEP, RETRIEVAL_KEEP_MIN, Match, Query, Stats
 from tickets.clustering.vectors import cluster_embedding_drop
 from tickets.models import ASSIGNABLE_CLUSTER_STATUSES, AssignmentSource, BugCluster, ClusterTerm, TermStat, Ticket
@@ -90,6 +90,16 @@ def index_drop(*, cluster_id: int) -> None:
     """Take a cluster's postings out of retrieval (it was merged, verified or deleted)."""
     ClusterTerm.objects.filter(cluster_id=cluster_id).delete()
     cluster_embedding_drop(cluster_id=cluster_id)  # and its vectors out of every process's matrix
+
+
+def template_read(descriptions: Iterable[str]) -> frozenset[str]:
+    """The keys of the lines of `descriptions` that are a template's (`index.template_lines`), in one query
+    (none when no description has a line)."""
+    keys = {key for description in descriptions for key in line_keys(description)}
+    if not keys:
+        return frozenset()
+    counts = dict(TermStat.objects.filter(term__in=[index.STAT_TICKETS, *keys]).values_list("term", "tickets"))
+    return index.template_lines(counts, counts.get(index.STAT_TICKETS, 0.0))
 
 
 def stats_read(terms: Iterable[str]) -> Stats:
