@@ -101,6 +101,25 @@ def test_template_lines_count_as_neither_words_nor_urls_but_an_error_code_in_the
     assert sorted(read.template) == sorted(template) and set(read.lines) == set(whole.lines)
 
 
+FRAMES = (
+    "at org eclipse ui internal workbench partserviceimpl activate at org eclipse ui internal workbenchpage "
+    "busyopeneditor at org eclipse swt widgets eventtable sendevent at org eclipse swt widgets display "
+    "sendevent at org eclipse swt "
+    "widgets widget sendevent at org eclipse swt widgets display rundeferredevents at org eclipse swt widgets display "
+    "readanddispatch at org eclipse ui internal workbench runeventloop"
+)
+
+
+def test_a_passage_many_tickets_share_on_one_long_line_is_cut_in_the_same_chunks_wherever_it_stands():
+    early = f"the outline view throws npe when a file is renamed {FRAMES} the reporter left no comment"
+    late = f"crash in the git staging view after a rebase with conflicts on windows {FRAMES}"
+    early_keys, late_keys = feats.line_keys(early), feats.line_keys(late)
+    shared = set(early_keys) & set(late_keys)
+    assert len(shared) >= 3  # the frames' chunks, whatever came before them
+    read = feats.extract(subject="Crash in git staging", description=late, template=shared)
+    assert "rebas" in read.terms and "readanddispatch" not in read.terms and "widget" not in read.terms
+
+
 def test_a_description_made_only_of_lines_others_wrote_too_is_read_whole():
     common = {feats.line_key("Can't log in"), feats.line_key("Sent from my phone")}
     read = feats.extract(subject="Help", description="Can't log in\nSent from my phone", template=common)

@@ -11,9 +11,10 @@ unsaved form), assignment and the replay of real reports in `evaluate_clustering
   pattern) and URL path patterns. Each carries the words that explain a match ("same error code 4001").
 * Evidence values: short values of structured evidence (type, component, payment method, browser,
   OS...) that make two tickets likelier to be the same bug.
-* Template lines: each description line's key (`line_keys`), so the lines that many tickets share (a
-  help desk's form, an e-mail signature, a bug tracker's template) can be told apart: `extract` leaves
-  the lines it is given as template out of the words and URL paths, since they say nothing about the bug.
+* Template lines: each description line's key, and each chunk's of a long line (`line_keys`), so the
+  lines and passages that many tickets share (a help desk's form, an e-mail signature, a bug tracker's
+  template, the framework frames under every stack trace) can be told apart: `extract` leaves the ones
+  it is given as template out of the words and URL paths, since they say nothing about the bug.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
+import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -33,8 +35,9 @@ DESCRIPTION_WEIGHT = 1.0
 MAX_TERMS = 80  # the heaviest terms of a ticket are kept; long logs add noise, not evidence
 MAX_TEXT = 20_000  # characters of description read
 LINE_PREFIX = "l:"  # a description line's key (its text normalised, hashed), counted in the term statistics
-LINE_MAX_CHARS = 200  # longer lines are prose, never a template's: not keyed
-LINES_MAX = 60  # keyed lines of one description (the first ones)
+LINE_MAX_CHARS = 200  # a longer line is cut in chunks of about CHUNK_EVERY words (`segments`)...
+CHUNK_EVERY, CHUNK_MIN, CHUNK_MAX = 8, 4, 32  # ...each of CHUNK_MIN to CHUNK_MAX words
+LINES_MAX = 120  # keyed lines and chunks of one description (the first ones)
 
 # Evidence that is free text: read as words (description field).
 TEXT_EVIDENCE_KEYS = frozenset(
@@ -288,8 +291,8 @@ _LINE_DIGITS_RE = re.compile(r"\S*\d\S*")
 
 def line_key(line: str) -> str | None:
     """A line's key: its text lower-cased, quote and list marks stripped, anything with a digit (versions,
-    ids, dates, numbers) made one placeholder, hashed. None for a line without a word or too long to be a
-    template's."""
+    ids, dates, numbers) made one placeholder, hashed. None for a line without a word or too long to be
+    one line of a template (`segments` cuts those in chunks)."""
     text = line.strip().lstrip(_LINE_MARKS).strip().lower()
     if not text or len(text) > LINE_MAX_CHARS or not _LINE_WORD_RE.search(text):
         return None
@@ -297,23 +300,55 @@ def line_key(line: str) -> str | None:
     return LINE_PREFIX + hashlib.sha1(text.encode()).hexdigest()[:12]
 
 
-def line_keys(description: str) -> list[str]:
-    """The distinct keys of a description's lines, in order (the first LINES_MAX)."""
-    keys: dict[str, None] = {}
+def _chunk_boundary(token: str) -> bool:
+    """Does a chunk end after this word? Decided by the word alone (versions and ids alike)."""
+    return zlib.crc32(_LINE_DIGITS_RE.sub("#", token.lower()).encode()) % CHUNK_EVERY == 0
+
+
+def segments(description: str) -> list[list[tuple[str | None, str]]]:
+    """A description's lines, each as its segments' (key, text): a line of up to LINE_MAX_CHARS is one
+    segment; a longer one (a paragraph, a stack trace or a whole report on one line) is cut into chunks of
+    about CHUNK_EVERY words after words that choose it (content-defined chunking), so the same passage gives
+    the same chunks wherever it stands."""
+    out = []
     for line in _scrub(description or "")[:MAX_TEXT].splitlines():
-        key = line_key(line)
-        if key is not None:
-            keys[key] = None
-            if len(keys) >= LINES_MAX:
-                break
+        if len(line.strip()) <= LINE_MAX_CHARS:
+            out.append([(line_key(line), line)])
+            continue
+        chunks, current = [], []
+        for token in line.split():
+            current.append(token)
+            if len(current) >= CHUNK_MAX or (len(current) >= CHUNK_MIN and _chunk_boundary(token)):
+                chunks.append(" ".join(current))
+                current = []
+        if current:
+            chunks.append(" ".join(current))
+        out.append([(line_key(chunk), chunk) for chunk in chunks])
+    return out
+
+
+def line_keys(description: str) -> list[str]:
+    """The distinct keys of a description's lines and chunks (`segments`), in order (the first LINES_MAX)."""
+    keys: dict[str, None] = {}
+    for line in segments(description):
+        for key, _ in line:
+            if key is not None:
+                keys[key] = None
+                if len(keys) >= LINES_MAX:
+                    return list(keys)
     return list(keys)
 
 
 def without_template(description: str, template: frozenset[str] | set[str]) -> str:
-    """The description without the lines whose key is in `template`."""
+    """The description without the lines and chunks whose key is in `template`."""
     if not template or not description:
         return description or ""
-    return "\n".join(line for line in description.splitlines() if line_key(line) not in template)
+    kept = []
+    for line in segments(description):
+        texts = [text for key, text in line if key not in template]
+        if texts:
+            kept.append(" ".join(texts))
+    return "\n".join(kept)
 
 
 def _evidence_value(value: Any) -> str | None:
