@@ -328,7 +328,11 @@ def segments(description: str) -> list[list[tuple[str | None, str]]]:
 
 
 def line_keys(description: str) -> list[str]:
-    """The distinct keys of a description's lines and chunks (`segments`), in order (the first LINES_MAX)."""
+    """The distinct keys of a description's lines and chunks (`segments`), in order (the first LINES_MAX).
+
+    None for a description of one segment: it has nothing to leave out (see `extract`), and one-line
+    tickets, the most common, cost the statistics nothing.
+    """
     keys: dict[str, None] = {}
     for line in segments(description):
         for key, _ in line:
@@ -336,7 +340,7 @@ def line_keys(description: str) -> list[str]:
                 keys[key] = None
                 if len(keys) >= LINES_MAX:
                     return list(keys)
-    return list(keys)
+    return list(keys) if len(keys) > 1 else []
 
 
 def without_template(description: str, template: frozenset[str] | set[str]) -> str:
