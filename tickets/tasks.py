@@ -9,7 +9,7 @@ import contextlib
 from celery import shared_task
 
 from tickets import outbox
-from tickets.clustering import assignment
+from tickets.clustering import assignment, storage
 from tickets.clustering.services import clusters_index_rebuild
 from tickets.clusters import alerts
 from tickets.clusters.services import cluster_refresh_counters
@@ -57,6 +57,12 @@ def clusters_assign_pending_task() -> int:
 def cluster_index_rebuild_task(cluster_ids: list[int]) -> int:
     """Rebuild these clusters' part of the engine's index (after a status change, new words, moved tickets)."""
     return clusters_index_rebuild(cluster_ids=cluster_ids)
+
+
+@shared_task(name="tickets.template_lines_prune", ignore_result=True)
+def template_lines_prune_task() -> int:
+    """Beat, weekly: forget the description lines only one ticket carried (see `storage.template_lines_prune`)."""
+    return storage.template_lines_prune()
 
 
 @shared_task(name="tickets.uploads_purge_stale")

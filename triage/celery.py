@@ -42,6 +42,8 @@ app.conf.beat_schedule = {
         env_int("CLUSTERS_SWEEP_SECONDS", 30, minimum=1), "tickets.clusters_assign_pending"
     ),
     "idempotency-records-purge": every(3600, "tickets.idempotency_records_purge"),
+    # The clustering engine's counts of description lines: forget the ones a single ticket carried.
+    "template-lines-prune": every(7 * 24 * 3600, "tickets.template_lines_prune", expires=24 * 3600),
     # Volume alerts: re-arm clusters back under their ticket threshold (and catch missed crossings);
     # flag clusters spiking above their own baseline.
     "clusters-thresholds-sweep": every(5 * 60, "tickets.cluster_thresholds_sweep", expires=4 * 60),

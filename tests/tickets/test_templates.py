@@ -168,3 +168,22 @@ def test_a_rebuild_counts_the_lines_again_and_leaves_the_form_out():
     assert len(template) >= 7  # every form line but the customer's own words
     for ticket in Ticket.objects.all():
         assert set(ticket.match_features["b"]) <= template and "widget" not in ticket.match_features["t"]
+
+
+def test_the_weekly_prune_forgets_lines_one_ticket_carried_and_keeps_the_form():
+    from tickets.clustering.storage import template_lines_prune
+    from triage.celery import app
+
+    for n, subject in enumerate(DIFFERENT_BUGS[:11]):
+        file(subject, subject.lower(), n)
+    lines = TermStat.objects.filter(term__startswith=feats.LINE_PREFIX)
+    once = set(lines.filter(tickets__lte=1).values_list("term", flat=True))
+    kept = set(lines.filter(tickets__gt=1).values_list("term", flat=True))
+    assert once and kept
+    words = TermStat.objects.exclude(term__startswith=feats.LINE_PREFIX).count()
+    assert template_lines_prune() == len(once)
+    assert set(lines.values_list("term", flat=True)) == kept  # the form's lines, with their counts
+    assert TermStat.objects.exclude(term__startswith=feats.LINE_PREFIX).count() == words  # words untouched
+    late = file(DIFFERENT_BUGS[11], DIFFERENT_BUGS[11].lower(), 11)
+    assert late.match_features["b"]  # the form is still known
+    assert app.conf.beat_schedule["template-lines-prune"]["task"] == "tickets.template_lines_prune"

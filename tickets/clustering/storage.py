@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from tickets.clustering import index
-from tickets.clustering.features import Features, line_keys
+from tickets.clustering.features import LINE_PREFIX, Features, line_keys
 from tickets.clustering.ranking import CANDIDATES, RETRIEVAL_KEEP, RETRIEVAL_KEEP_MIN, Match, Query, Stats
 from tickets.clustering.vectors import cluster_embedding_drop
 from tickets.models import ASSIGNABLE_CLUSTER_STATUSES, AssignmentSource, BugCluster, ClusterTerm, TermStat, Ticket
@@ -100,6 +100,28 @@ def template_read(descriptions: Iterable[str]) -> frozenset[str]:
         return frozenset()
     counts = dict(TermStat.objects.filter(term__in=[index.STAT_TICKETS, *keys]).values_list("term", "tickets"))
     return index.template_lines(counts, counts.get(index.STAT_TICKETS, 0.0))
+
+
+PRUNE_BATCH = 50_000
+
+
+def template_lines_prune() -> int:
+    """Forget the description lines and chunks that a single ticket carried (beat, weekly); returns how many.
+
+    Most lines are one ticket's own words and never come back; a template's come back within days. This
+    keeps the term statistics to the lines a desk has seen more than once (a line seen again later starts
+    counting anew). Deleted in batches, so no long lock is held.
+    """
+    deleted = 0
+    while True:
+        batch = list(
+            TermStat.objects.filter(term__startswith=LINE_PREFIX, tickets__lte=1).values_list("term", flat=True)[
+                :PRUNE_BATCH
+            ]
+        )
+        if not batch:
+            return deleted
+        deleted += TermStat.objects.filter(term__in=batch, tickets__lte=1).delete()[0]
 
 
 def stats_read(terms: Iterable[str]) -> Stats:
