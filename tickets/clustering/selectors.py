@@ -96,11 +96,12 @@ def cluster_suggestions(
     features = extract(**typed)
     stats = storage.stats_read(ranking.terms_for([features]))
     # The lines of a template (a form's headings, a signature) say nothing of the bug: read it again without them.
-    template = index.template_lines(stats.df, stats.tickets).intersection(features.lines)
-    if template:
+    template = index.template_lines(stats.df, stats.tickets)
+    if template.intersection(features.lines):
         features = extract(**typed, template=template)
+    # The meaning is read from the same text as the words (a description made only of template lines is whole).
     meaning = Meaning.for_text(
-        ticket_text(subject=subject, description=description, evidence=evidence, template=template)
+        ticket_text(subject=subject, description=description, evidence=evidence, template=frozenset(features.template))
     )
     # Fixed clusters still collect tickets (they count against the fix) but the panel offers open bugs only.
     matches = [
