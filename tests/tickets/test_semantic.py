@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connection
 from django.urls import reverse
 
 from tests.tickets.factories import TicketFactory
@@ -240,7 +241,10 @@ def test_assigning_with_the_model_costs_a_few_queries_whatever_the_number_of_clu
     for n in range(30):
         TicketFactory(subject=f"Unrelated report about feature {n}")
     ticket = TicketFactory(subject=PARAPHRASES["reset"])
-    with django_assert_max_num_queries(21):  # 14 by words + 7: vectors, matrix refresh, writes
+    # By words 12 on PostgreSQL (15 on SQLite, which writes profiles, postings and statistics one by one), + 7 with
+    # the model: the ticket's vector, the matrix's refresh and load, the candidates' vectors, and writing the ticket's
+    # and the cluster's vectors back.
+    with django_assert_max_num_queries(19 if connection.vendor == "postgresql" else 22):
         ticket_assign(ticket_id=ticket.pk)
 
 
