@@ -501,3 +501,45 @@ def test_a_batch_costs_the_same_number_of_queries_whatever_its_size():
         return len(captured)
 
     assert cost(3) == cost(30)
+
+
+READ_IN_A_PROCESS = """
+import json, sys
+import django
+django.setup()
+from tickets.clustering import features, ranking
+found = features.extract(subject="Dashboard widgets vanish", description=sys.argv[1])
+query = ranking.query_for(found, "bug", ranking.Stats({"#tickets": 100.0, "#length": 1000.0}))
+print(json.dumps({"terms": list(found.terms), "looked_up": sorted(query.text_terms)}))
+"""
+
+
+def test_every_process_reads_a_ticket_alike_and_looks_up_the_same_words(tmp_path):
+    """Which of a ticket's equally telling words are looked up must not depend on the process's string
+    hashing: the web process (Known-bugs panel) and every worker rank the same ticket the same way."""
+    description = (
+        "After the upgrade: amber birch cedar delta ember fjord grove harbor island jasper kettle lantern "
+        "meadow nectar orchard pepper quartz river saddle timber umber velvet willow yonder zephyr."
+    )
+    assert len(feats.words(description)) > 16  # more equally telling words than a ranking looks up
+    seen = []
+    for seed in ("1", "2", "3"):
+        env = {
+            **os.environ,
+            "DEBUG": "true",
+            "TRIAGE_VAR_DIR": str(tmp_path / "var"),
+            "DJANGO_SETTINGS_MODULE": "triage.settings",
+            "PYTHONHASHSEED": seed,
+        }
+        done = subprocess.run(
+            [sys.executable, "-c", READ_IN_A_PROCESS, description],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        seen.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    assert len(seen[0]["looked_up"]) == 16
+    assert seen[1] == seen[0] and seen[2] == seen[0]

@@ -399,7 +399,7 @@ def extract(
     subject_counts = Counter(subject_words)
     body_counts = Counter(words(body))
     terms: dict[str, float] = {}
-    for term in subject_counts.keys() | body_counts.keys():
+    for term in sorted(subject_counts.keys() | body_counts.keys()):  # in one order whatever the process
         weight = 0.0
         if subject_counts[term]:
             weight += SUBJECT_WEIGHT

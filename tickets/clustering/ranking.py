@@ -140,8 +140,9 @@ def query_for(features: Features, kind: str, stats: Stats) -> Query | None:
     max_df = max(RETRIEVAL_MAX_SHARE * stats.tickets, RETRIEVAL_MIN_TICKETS)
     telling = [t for t in features.terms if stats.df.get(t, 0.0) <= max_df]
     if not telling:
-        telling = sorted(features.terms, key=lambda t: -idf[t])[:3]
-    looked_up = sorted(telling, key=lambda t: -features.terms[t] * idf[t])[:QUERY_TERMS]
+        telling = sorted(features.terms, key=lambda t: (-idf[t], t))[:3]
+    # Ties (words as rare, as often written) go by the word, so every process looks up the same ones.
+    looked_up = sorted(telling, key=lambda t: (-features.terms[t] * idf[t], t))[:QUERY_TERMS]
     weights = {t: round(features.terms[t] * idf[t], 4) for t in looked_up}
     text_weight = sum(weights.values()) or 1.0
     for key in features.fingerprints:
@@ -262,7 +263,7 @@ def score(
         else:
             shared_words = sorted(
                 (t for t in features.terms if any(t in (e.get("t") or {}) for e in profile.exemplars)),
-                key=lambda t: -idf[t],
+                key=lambda t: (-idf[t], t),
             )[:4]
             if shared_words:
                 reasons.append("shared words: " + ", ".join(shared_words))

@@ -166,7 +166,7 @@ def retrieve(queries: list[Query], exclude: tuple[int, ...] = ()) -> list[dict[i
                 found[qi][cluster_id] = (float(text_weight), float(score))
     for n, hits in enumerate(found):
         if len(hits) > RETRIEVAL_KEEP_MIN:
-            ranked = sorted(hits.items(), key=lambda item: -item[1][1])
+            ranked = sorted(hits.items(), key=lambda item: (-item[1][1], -item[0]))  # ties: the newest, as retrieved
             floor = RETRIEVAL_KEEP * ranked[0][1][1]
             found[n] = dict(ranked[:RETRIEVAL_KEEP_MIN] + [i for i in ranked[RETRIEVAL_KEEP_MIN:] if i[1][1] >= floor])
     return found

@@ -349,7 +349,7 @@ class OpenClusters:
         out = []
         for row in scores:
             top = np.argpartition(-row, take - 1)[:take] if take < size else np.arange(size)
-            ranked = sorted(((int(ids[i]), float(row[i])) for i in top), key=lambda p: -p[1])
+            ranked = sorted(((int(ids[i]), float(row[i])) for i in top), key=lambda p: (-p[1], p[0]))
             out.append([(cid, s) for cid, s in ranked if s >= floor and cid not in exclude][:k])
         return out
 
