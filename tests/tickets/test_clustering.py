@@ -1,17 +1,13 @@
 """The clustering engine: similar tickets land together with reasons, unrelated ones do not, people win."""
 
 import io
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.urls import reverse
 
+from tests.processes import json_printed_by
 from tests.tickets.factories import ClusterFactory, TicketFactory
 from tickets.clustering import features as feats
 from tickets.clustering.assignment import ticket_assign, tickets_assign_pending
@@ -29,7 +25,6 @@ from tickets.models import (
 )
 
 pytestmark = pytest.mark.django_db
-ROOT = Path(__file__).resolve().parents[2]
 
 CHECKOUT_4001 = [
     ("Checkout error 4001 with PayPal", "Customer sees error 4001 when paying."),
@@ -225,17 +220,9 @@ def test_evaluate_clustering_replays_a_csv_and_prints_its_figures(tmp_path):
         "5,other,g9,,Unrelated row of another project,nothing,,X,Y",
     ]
     path.write_text("\n".join(rows) + "\n")
-    env = {**os.environ, "DEBUG": "true", "TRIAGE_VAR_DIR": str(tmp_path / "var")}
-    done = subprocess.run(
-        [sys.executable, "manage.py", "evaluate_clustering", str(path), "--project", "demo", "--json"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
+    figures = json_printed_by(
+        ["manage.py", "evaluate_clustering", str(path), "--project", "demo", "--json"], var_dir=tmp_path / "var"
     )
-    assert done.returncode == 0, done.stderr
-    figures = json.loads(done.stdout.strip().splitlines()[-1])
     assert figures["reports"] == 4
     assert figures["recall_at_1"] == 1.0 and figures["bcubed_f1"] == 1.0
     assert set(figures) >= {"recall_at_5", "recall_at_10", "bcubed_precision", "bcubed_recall", "tickets_per_second"}
@@ -522,24 +509,13 @@ def test_every_process_reads_a_ticket_alike_and_looks_up_the_same_words(tmp_path
         "meadow nectar orchard pepper quartz river saddle timber umber velvet willow yonder zephyr."
     )
     assert len(feats.words(description)) > 16  # more equally telling words than a ranking looks up
-    seen = []
-    for seed in ("1", "2", "3"):
-        env = {
-            **os.environ,
-            "DEBUG": "true",
-            "TRIAGE_VAR_DIR": str(tmp_path / "var"),
-            "DJANGO_SETTINGS_MODULE": "triage.settings",
-            "PYTHONHASHSEED": seed,
-        }
-        done = subprocess.run(
-            [sys.executable, "-c", READ_IN_A_PROCESS, description],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
+    seen = [
+        json_printed_by(
+            ["-c", READ_IN_A_PROCESS, description],
+            var_dir=tmp_path / "var",
+            env={"DJANGO_SETTINGS_MODULE": "triage.settings", "PYTHONHASHSEED": seed},
         )
-        assert done.returncode == 0, done.stderr
-        seen.append(json.loads(done.stdout.strip().splitlines()[-1]))
+        for seed in ("1", "2", "3")
+    ]
     assert len(seen[0]["looked_up"]) == 16
     assert seen[1] == seen[0] and seen[2] == seen[0]

@@ -5,10 +5,6 @@ the others check the behaviour without a usable model.
 """
 
 import io
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +14,7 @@ from django.core.management.base import CommandError
 from django.db import connection
 from django.urls import reverse
 
+from tests.processes import json_printed_by
 from tests.tickets.factories import TicketFactory
 from tickets.clustering import ranking, semantic
 from tickets.clustering.assignment import ticket_assign, tickets_assign
@@ -30,7 +27,6 @@ from tickets.clustering.vectors import ClusterVectors, cluster_vectors_write, op
 from tickets.models import BugCluster, ClusterEmbedding, ClusterStatus, TicketEmbedding
 
 pytestmark = pytest.mark.django_db
-ROOT = Path(__file__).resolve().parents[2]
 
 # Known bugs, each told twice, and a new report of each that shares no word (stem) with its bug's reports.
 BUGS = {
@@ -259,24 +255,17 @@ def test_replay_reports_each_signal(tmp_path, settings):
     ]
     path.write_text("\n".join(rows) + "\n")
     env = {
-        **os.environ,
-        "DEBUG": "true",
-        "TRIAGE_VAR_DIR": str(tmp_path / "var"),
         "CLUSTERING_EMBEDDING_MODEL": str(settings.TEST_EMBEDDING_MODEL),
         "DJANGO_SETTINGS_MODULE": "triage.settings",  # the test settings switch the model off
     }
-    figures = {}
-    for signal in ("lexical", "semantic", "fused"):
-        done = subprocess.run(
-            [sys.executable, "manage.py", "evaluate_clustering", str(path), "--json", "--signal", signal],
-            cwd=ROOT,
+    figures = {
+        signal: json_printed_by(
+            ["manage.py", "evaluate_clustering", str(path), "--json", "--signal", signal],
+            var_dir=tmp_path / "var",
             env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
         )
-        assert done.returncode == 0, done.stderr
-        figures[signal] = json.loads(done.stdout.strip().splitlines()[-1])
+        for signal in ("lexical", "semantic", "fused")
+    }
     assert {f["signal"] for f in figures.values()} == {"lexical", "semantic", "fused"}
     assert figures["fused"]["recall_at_1"] == 1.0 and figures["semantic"]["recall_at_1"] == 1.0
     assert figures["fused"]["bcubed_f1"] == 1.0

@@ -98,8 +98,8 @@ def template_read(descriptions: Iterable[str]) -> frozenset[str]:
     keys = {key for description in descriptions for key in line_keys(description)}
     if not keys:
         return frozenset()
-    counts = dict(TermStat.objects.filter(term__in=[index.STAT_TICKETS, *keys]).values_list("term", "tickets"))
-    return index.template_lines(counts, counts.get(index.STAT_TICKETS, 0.0))
+    stats = stats_read(keys)
+    return index.template_lines(stats.df, stats.tickets)
 
 
 PRUNE_BATCH = 50_000
